@@ -1,0 +1,174 @@
+"""Primitives: how an operation on floats becomes an operation that records a graph node.
+
+A `Primitive` holds what the op table declares (name, forward on floats, partial derivatives);
+`primitive()` turns one into the function users call, which works on floats and on Values.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import modes
+from .value import Value, to_float
+
+Partials = Callable[..., Sequence[Any]]
+
+_new = object.__new__
+
+
+class Primitive:
+    """One entry of the op table: a name, a forward on floats and the local partial derivatives.
+
+    `partials(*inputs, out)` returns one partial derivative per input (None for an input with no
+    gradient). It is called with floats for first derivatives and with Values under
+    `create_graph`, so it must use only arithmetic and the dispatching math functions.
+    """
+
+    __slots__ = ("name", "forward", "partials", "arity", "domain", "kinks", "params")
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., float],
+        partials: Partials,
+        arity: int | None,
+        domain: Sequence[tuple[float, float]] | None = None,
+        kinks: Callable[..., Sequence[Any]] | None = None,
+        params: dict[str, float] | None = None,
+    ) -> None:
+        self.name = name
+        self.forward = forward
+        self.partials = partials
+        self.arity = arity  # None: any number of inputs
+        # For tests and the hypothesis strategies: an interval per input where the op is defined
+        # and smooth, and the quantities whose zeros are the op's kinks (where it is not smooth).
+        self.domain = domain
+        self.kinks = kinks
+        self.params = params or {}
+
+    @property
+    def display(self) -> str:
+        """The op's name with its fixed parameters, as drawn in graphs: `pow_const(exponent=2)`."""
+        if not self.params:
+            return self.name
+        inner = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
+        return f"{self.name}({inner})"
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.display}>"
+
+
+def record(data: float, prim: Primitive, parents: tuple[Value, ...]) -> Value:
+    """The node for `prim` applied to `parents` with forward result `data`."""
+    if modes.special:
+        return _record_in_mode(data, prim, parents)
+    # _node, inlined: this is the hot path of every operation.
+    node = _new(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node.parents = parents
+    node._prim = prim
+    return node
+
+
+def _node(data: float, prim: Primitive | None, parents: tuple[Value, ...]) -> Value:
+    node = _new(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node.parents = parents
+    node._prim = prim
+    return node
+
+
+def _record_in_mode(data: float, prim: Primitive, parents: tuple[Value, ...]) -> Value:
+    registry = modes.anomaly_registry()
+    if registry is not None and not math.isfinite(data):
+        inputs = ", ".join(repr(p.data) for p in parents)
+        raise FloatingPointError(
+            f"{prim.display} returned {data!r} for inputs ({inputs}) at {modes.user_site()}"
+        )
+    if not modes.is_grad_enabled():
+        return _node(data, None, ())
+    node = _node(data, prim, parents)
+    if registry is not None:
+        registry[node] = modes.user_site()
+    return node
+
+
+def constant(x: Any, where: str = "Value") -> Value:
+    """A leaf holding the number `x` (how a plain number enters the graph)."""
+    return _node(x if type(x) is float else to_float(x, where), None, ())
+
+
+def make_function(prim: Primitive) -> Callable[..., Any]:
+    """The function users call for `prim`: floats in, float out; any Value in, a new node out."""
+    forward, name, arity = prim.forward, prim.name, prim.arity
+    if arity == 1:
+
+        def apply(x):
+            if isinstance(x, Value):
+                return record(forward(x.data), prim, (x,))
+            return forward(to_float(x, name))
+
+    elif arity == 2:
+
+        def apply(x, y):
+            if isinstance(x, Value):
+                if not isinstance(y, Value):
+                    y = constant(y, name)
+            elif isinstance(y, Value):
+                x = constant(x, name)
+            else:
+                return forward(to_float(x, name), to_float(y, name))
+            return record(forward(x.data, y.data), prim, (x, y))
+
+    else:
+
+        def apply(*args):
+            if arity is not None and len(args) != arity:
+                raise TypeError(f"{name} takes {arity} inputs, got {len(args)}")
+            if not any(isinstance(a, Value) for a in args):
+                return forward(*[to_float(a, name) for a in args])
+            inputs = tuple(a if isinstance(a, Value) else constant(a, name) for a in args)
+            return record(forward(*[v.data for v in inputs]), prim, inputs)
+
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = f"`{name}` on floats or Values (a primitive of the op table)."
+    apply.primitive = prim  # type: ignore[attr-defined]
+    return apply
+
+
+def primitive(
+    name: str,
+    forward: Callable[..., float],
+    partials: Partials,
+    *,
+    arity: int | None = None,
+    domain: Sequence[tuple[float, float]] | None = None,
+    kinks: Callable[..., Sequence[Any]] | None = None,
+) -> Callable[..., Any]:
+    """Declare a new primitive; returns the function that applies it to floats or Values.
+
+    `forward` computes the result on floats; `partials(*inputs, out)` returns one partial
+    derivative per input, written with arithmetic and the functions of `autograd` (never `.data`)
+    so that backward, higher order, `jvp` and graph drawing all work for it.
+    """
+    if arity is None:
+        arity = _positional_arity(forward, name)
+
+    def checked(*args: float) -> float:
+        return to_float(forward(*args), f"{name} (its forward result)")
+
+    return make_function(Primitive(name, checked, partials, arity, domain, kinks))
+
+
+def _positional_arity(fn: Callable[..., Any], name: str) -> int:
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        raise TypeError(f"primitive {name!r}: forward takes *args; pass arity= explicitly")
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))

@@ -1,0 +1,1 @@
+"""Tools to check derivatives: `gradcheck` and hypothesis strategies (filled in by issue 5)."""
