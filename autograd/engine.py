@@ -43,47 +43,54 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def backprop(root: Value, seed: Any, create_graph: bool) -> tuple[list[Value], dict[Value, Any]]:
-    """The topological order below `root` and d root / d node for every node reached.
+def local_partials(node: Value, create_graph: bool) -> Any:
+    """The node's local partial derivatives: on Values under `create_graph`, else on floats."""
+    prim, parents = node._prim, node.parents
+    if create_graph:
+        return prim.partials(*parents, node)
+    if len(parents) == 2:
+        a, b = parents
+        return prim.partials(a.data, b.data, node.data)
+    if len(parents) == 1:
+        return prim.partials(parents[0].data, node.data)
+    return prim.partials(*[p.data for p in parents], node.data)
+
+
+def _reraise_naming(node: Value, err: Exception) -> None:
+    """Re-raise an arithmetic error from a derivative rule with the op and inputs that caused it."""
+    if isinstance(err, FloatingPointError):
+        raise err
+    inputs = ", ".join(repr(p.data) for p in node.parents)
+    raise type(err)(f"while differentiating {node.op} at inputs ({inputs}): {err}") from err
+
+
+def backprop(root: Value, seed: Any, create_graph: bool) -> dict[Value, Any]:
+    """d root / d node for every node reached from `root`, in a dict.
 
     With `create_graph` the rules get the Values themselves, so each gradient is a Value whose
     own graph can be differentiated again; otherwise they get floats.
     """
-    order = topological_order(root)
     grads: dict[Value, Any] = {root: seed}
     get = grads.get
     anomaly = modes.anomaly_registry() if modes.special else None
     node = root
     try:
-        for node in reversed(order):
-            prim = node._prim
-            if prim is None:
+        for node in reversed(topological_order(root)):
+            if node._prim is None:
                 continue
             g = get(node)
             if g is None:
                 continue
-            parents = node.parents
-            if create_graph:
-                partials = prim.partials(*parents, node)
-            elif len(parents) == 2:
-                a, b = parents
-                partials = prim.partials(a.data, b.data, node.data)
-            elif len(parents) == 1:
-                partials = prim.partials(parents[0].data, node.data)
-            else:
-                partials = prim.partials(*[p.data for p in parents], node.data)
-            for p, d in zip(parents, partials, strict=True):
+            partials = local_partials(node, create_graph)
+            if anomaly is not None:
+                _check_gradients(node, partials, g, anomaly)
+            for p, d in zip(node.parents, partials):  # noqa: B905 (counts checked at declaration)
                 if d is not None:
                     old = get(p)
                     grads[p] = g * d if old is None else old + g * d
-            if anomaly is not None:
-                _check_gradients(node, partials, g, anomaly)
     except (ArithmeticError, ValueError) as err:
-        if isinstance(err, FloatingPointError):
-            raise
-        inputs = ", ".join(repr(p.data) for p in node.parents)
-        raise type(err)(f"while differentiating {node.op} at inputs ({inputs}): {err}") from err
-    return order, grads
+        _reraise_naming(node, err)
+    return grads
 
 
 def _check_gradients(node: Value, partials: Sequence[Any], g: Any, anomaly: dict) -> None:
@@ -101,10 +108,41 @@ def backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> No
     """Write d root / d node into every node's `.grad`: leaves accumulate, others are overwritten."""
     if not isinstance(gradient, Value):
         gradient = to_float(gradient, "backward gradient")
-    order, grads = backprop(root, gradient, create_graph)
-    get = grads.get
+    if create_graph or (modes.special and modes.anomaly_registry() is not None):
+        _write_grads(root, backprop(root, gradient, create_graph))
+        return
+    # The fast path: floats accumulate straight into `.grad`, no dict and no second pass.
+    order = topological_order(root)
     for node in order:
-        g = get(node, 0.0)
+        if node._prim is not None:
+            node.grad = 0.0  # non-leaf nodes hold the gradient of this call only
+    root.grad = root.grad + gradient
+    node = root
+    try:
+        for node in reversed(order):
+            prim = node._prim
+            if prim is None:
+                continue
+            g = node.grad
+            parents = node.parents
+            # local_partials(node, False), inlined: this loop is the hot path of training.
+            if len(parents) == 2:
+                a, b = parents
+                partials = prim.partials(a.data, b.data, node.data)
+            elif len(parents) == 1:
+                partials = prim.partials(parents[0].data, node.data)
+            else:
+                partials = prim.partials(*[p.data for p in parents], node.data)
+            for p, d in zip(parents, partials):  # noqa: B905 (counts checked at declaration)
+                if d is not None:
+                    p.grad += g * d
+    except (ArithmeticError, ValueError) as err:
+        _reraise_naming(node, err)
+
+
+def _write_grads(root: Value, grads: dict[Value, Any]) -> None:
+    for node in topological_order(root):
+        g = grads.get(node, 0.0)
         if node._prim is None:
             node.grad = node.grad + g  # leaves accumulate across calls, as in PyTorch
         else:
@@ -123,5 +161,5 @@ def gradients(output: Any, inputs: Sequence[Value], create_graph: bool = False) 
     if not isinstance(output, Value):
         to_float(output, "gradients output")
         return tuple(0.0 for _ in inputs)
-    _, grads = backprop(output, 1.0, create_graph)
+    grads = backprop(output, 1.0, create_graph)
     return tuple(grads.get(v, 0.0) for v in inputs)

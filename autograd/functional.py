@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import backprop, gradients, topological_order
+from .engine import gradients, local_partials, topological_order
 from .modes import enable_grad
 from .ops import identity
 from .value import Value, to_float
@@ -113,13 +113,10 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         tangent[v] = t if isinstance(t, Value) else to_float(t, "jvp tangent")
     with enable_grad():
         for node in topological_order(out):
-            prim = node._prim
-            if prim is None or node in tangent:
+            if node._prim is None or node in tangent:
                 continue
-            parents = node.parents
-            args = parents if nested else [p.data for p in parents]
             total = None
-            for p, d in zip(parents, prim.partials(*args, node if nested else node.data), strict=True):
+            for p, d in zip(node.parents, local_partials(node, nested), strict=True):
                 t = tangent.get(p)
                 if d is not None and t is not None:
                     total = d * t if total is None else total + d * t
@@ -129,4 +126,4 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     return value, _plain(tangent.get(out, 0.0), nested)
 
 
-__all__ = ["grad", "value_and_grad", "hessian", "jvp", "backprop"]
+__all__ = ["grad", "value_and_grad", "hessian", "jvp"]

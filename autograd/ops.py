@@ -273,16 +273,29 @@ def sum(values: Iterable[Any]) -> Any:
 
 def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Any:
     """sum(w_i * x_i) as one node with every w and x as parents."""
-    ws, xs = tuple(ws), tuple(xs)
-    if len(ws) != len(xs):
-        raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs")
-    inputs = _as_inputs(ws + xs, "dot")
-    if inputs is None or not inputs:
-        return builtins.sum(map(operator.mul, [to_float(w, "dot") for w in ws],
-                                [to_float(x, "dot") for x in xs]), 0.0)
-    data = [v.data for v in inputs]
+    if not isinstance(ws, (tuple, list)):
+        ws = tuple(ws)
+    if not isinstance(xs, (tuple, list)):
+        xs = tuple(xs)
     n = len(ws)
-    return record(builtins.sum(map(operator.mul, data[:n], data[n:]), 0.0), _DOT, inputs)
+    if len(xs) != n:
+        raise ValueError(f"dot: {n} weights but {len(xs)} inputs")
+    inputs = (*ws, *xs)
+    try:
+        # The fast path: all Values. A plain number has no .data (AttributeError) and a NumPy
+        # scalar's .data is a buffer (TypeError); both take the lifting path below.
+        data = [v.data for v in inputs]
+        out = builtins.sum(map(operator.mul, data[:n], data[n:]), 0.0)
+    except (AttributeError, TypeError):
+        out = None
+    if type(out) is float and n:
+        return record(out, _DOT, inputs)
+    lifted = _as_inputs(inputs, "dot")
+    if lifted is None or not lifted:
+        return builtins.sum(map(operator.mul, [to_float(v, "dot") for v in inputs[:n]],
+                                [to_float(v, "dot") for v in inputs[n:]]), 0.0)
+    data = [v.data for v in lifted]
+    return record(builtins.sum(map(operator.mul, data[:n], data[n:]), 0.0), _DOT, lifted)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -161,10 +161,18 @@ def primitive(
     if arity is None:
         arity = _positional_arity(forward, name)
 
-    def checked(*args: float) -> float:
+    def checked_forward(*args: float) -> float:
         return to_float(forward(*args), f"{name} (its forward result)")
 
-    return make_function(Primitive(name, checked, partials, arity, domain, kinks))
+    def checked_partials(*args: Any) -> Sequence[Any]:
+        result = tuple(partials(*args))
+        if len(result) != arity:
+            raise ValueError(
+                f"primitive {name!r}: partials returned {len(result)} derivatives for {arity} inputs"
+            )
+        return result
+
+    return make_function(Primitive(name, checked_forward, checked_partials, arity, domain, kinks))
 
 
 def _positional_arity(fn: Callable[..., Any], name: str) -> int:
