@@ -56,11 +56,21 @@ def local_partials(node: Value, create_graph: bool) -> Any:
     return prim.partials(*[p.data for p in parents], node.data)
 
 
-def _reraise_naming(node: Value, err: Exception) -> None:
-    """Re-raise an arithmetic error from a derivative rule with the op and inputs that caused it."""
+def _reraise_naming(node: Value, err: Exception, anomaly: dict | None = None) -> None:
+    """Re-raise an error from a derivative rule with the op and inputs that caused it.
+
+    Under `detect_anomaly`, an arithmetic failure in a rule (an infinite derivative, such as
+    sqrt's at 0) is an anomaly like any other: FloatingPointError with the node's creation site.
+    """
     if isinstance(err, FloatingPointError):
         raise err
     inputs = ", ".join(repr(p.data) for p in node.parents)
+    if anomaly is not None and isinstance(err, ArithmeticError):
+        site = anomaly.get(node, "a line outside detect_anomaly")
+        raise FloatingPointError(
+            f"the derivative of {node._prim.display} is not finite at inputs ({inputs}) ({err}); "
+            f"node created at {site}"
+        ) from err
     raise type(err)(f"while differentiating {node.op} at inputs ({inputs}): {err}") from err
 
 
@@ -89,7 +99,7 @@ def backprop(root: Value, seed: Any, create_graph: bool) -> dict[Value, Any]:
                     old = get(p)
                     grads[p] = g * d if old is None else old + g * d
     except (ArithmeticError, ValueError) as err:
-        _reraise_naming(node, err)
+        _reraise_naming(node, err, anomaly)
     return grads
 
 
@@ -105,7 +115,11 @@ def _check_gradients(node: Value, partials: Sequence[Any], g: Any, anomaly: dict
 
 
 def backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> None:
-    """Write d root / d node into every node's `.grad`: leaves accumulate, others are overwritten."""
+    """Write d root / d node into every node's `.grad`: leaves accumulate, others are overwritten.
+
+    With `create_graph=True` each `.grad` is a Value whose graph contains the leaf itself (a
+    reference cycle, as in PyTorch): prefer `gradients(..., create_graph=True)` for higher order.
+    """
     if not isinstance(gradient, Value):
         gradient = to_float(gradient, "backward gradient")
     if create_graph or (modes.special and modes.anomaly_registry() is not None):

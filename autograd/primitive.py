@@ -22,6 +22,9 @@ _new = object.__new__
 class Primitive:
     """One entry of the op table: a name, a forward on floats and the local partial derivatives.
 
+    Declare new ops with `primitive()`, which also checks that a rule returns one partial per
+    input; the engine's hot loop trusts a Primitive built directly.
+
     `partials(*inputs, out)` returns one partial derivative per input (None for an input with no
     gradient). It is called with floats for first derivatives and with Values under
     `create_graph`, so it must use only arithmetic and the dispatching math functions.

@@ -1,0 +1,233 @@
+"""Tests of the op table: values and partials at chosen points, stable activations, bad input, kinks."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autograd
+from autograd import Value, grad
+from autograd.ops import TABLE
+
+LN2, LN3 = math.log(2.0), math.log(3.0)
+ROOT3_2 = math.sqrt(3.0) / 2
+
+# name -> (the op applied to Values or floats, inputs, value, partials), all worked out by hand
+CASES = {
+    "add": (lambda a, b: a + b, (2.0, -3.0), -1.0, (1.0, 1.0)),
+    "sub": (lambda a, b: a - b, (2.0, -3.0), 5.0, (1.0, -1.0)),
+    "mul": (lambda a, b: a * b, (2.0, -3.0), -6.0, (-3.0, 2.0)),
+    "div": (lambda a, b: a / b, (3.0, -4.0), -0.75, (-0.25, -0.1875)),  # 1/y, -x/y^2
+    "neg": (lambda a: -a, (2.0,), -2.0, (-1.0,)),
+    "identity": (autograd.ops.identity, (2.0,), 2.0, (1.0,)),
+    "pow": (autograd.ops.pow, (2.0, 3.0), 8.0, (12.0, 8 * LN2)),  # y x^(y-1), x^y ln x
+    "exp": (autograd.exp, (1.0,), math.e, (math.e,)),
+    "log": (autograd.log, (2.0,), LN2, (0.5,)),
+    "sqrt": (autograd.sqrt, (4.0,), 2.0, (0.25,)),
+    "sin": (autograd.sin, (math.pi / 6,), 0.5, (ROOT3_2,)),
+    "cos": (autograd.cos, (math.pi / 3,), 0.5, (-ROOT3_2,)),
+    "abs": (autograd.abs, (-2.5,), 2.5, (-1.0,)),
+    "tanh": (autograd.tanh, (LN2,), 0.6, (0.64,)),  # (4 - 1)/(4 + 1), 1 - 0.6^2
+    "sigmoid": (autograd.sigmoid, (LN3,), 0.75, (0.1875,)),  # 1/(1 + 1/3), σ(1 - σ)
+    "softplus": (autograd.softplus, (LN3,), math.log(4.0), (0.75,)),  # ln(1 + 3), σ(ln 3)
+    "relu": (autograd.relu, (2.0,), 2.0, (1.0,)),
+    "maximum": (autograd.maximum, (1.0, 3.0), 3.0, (0.0, 1.0)),
+    "minimum": (autograd.minimum, (1.0, 3.0), 1.0, (1.0, 0.0)),
+    "sum": (lambda *xs: autograd.sum(xs), (1.0, 2.0, -4.0), -1.0, (1.0, 1.0, 1.0)),
+    "dot": (
+        lambda w1, w2, x1, x2: autograd.dot([w1, w2], [x1, x2]),
+        (1.0, 2.0, 3.0, 4.0),
+        11.0,
+        (3.0, 4.0, 1.0, 2.0),
+    ),
+}
+
+EXTRA_CASES = {
+    "relu(-2)": (autograd.relu, (-2.0,), 0.0, (0.0,)),
+    "x ** 2": (lambda x: x**2, (3.0,), 9.0, (6.0,)),
+    "x ** -0.5": (lambda x: x**-0.5, (4.0,), 0.5, (-1 / 16,)),  # -0.5 x^-1.5
+    "2 ** y": (lambda y: 2**y, (3.0,), 8.0, (8 * LN2,)),
+    "0.5 ** y": (lambda y: 0.5**y, (2.0,), 0.25, (-0.25 * LN2,)),
+    "leaky_relu(-5, 0.2)": (lambda x: autograd.leaky_relu(x, 0.2), (-5.0,), -1.0, (0.2,)),
+    "leaky_relu(5, 0.2)": (lambda x: autograd.leaky_relu(x, 0.2), (5.0,), 5.0, (1.0,)),
+    "leaky_relu(-5)": (autograd.leaky_relu, (-5.0,), -0.05, (0.01,)),
+    "abs(3)": (abs, (3.0,), 3.0, (1.0,)),
+    "maximum(4, -1)": (autograd.maximum, (4.0, -1.0), 4.0, (1.0, 0.0)),
+    "minimum(4, -1)": (autograd.minimum, (4.0, -1.0), -1.0, (0.0, 1.0)),
+}
+
+
+def test_every_op_of_the_table_has_a_case():
+    assert set(TABLE) <= set(CASES)
+
+
+@pytest.mark.parametrize("name", list(CASES) + list(EXTRA_CASES))
+def test_value_and_partials_at_a_chosen_point(name):
+    fn, inputs, value, partials = {**CASES, **EXTRA_CASES}[name]
+    leaves = [Value(x) for x in inputs]
+    out = fn(*leaves)
+    assert out.data == pytest.approx(value, rel=1e-15, abs=1e-16)
+    out.backward()
+    assert [leaf.grad for leaf in leaves] == pytest.approx(list(partials), rel=1e-15, abs=1e-16)
+    plain = fn(*inputs)  # floats in, float out
+    assert type(plain) is float
+    assert plain == out.data
+
+
+def test_sum_and_dot_make_one_node():
+    xs = [Value(float(i)) for i in range(5)]
+    total = autograd.sum(xs)
+    assert total.op == "sum" and total.parents == tuple(xs)
+    d = autograd.dot(xs[:2], [10.0, xs[4]])
+    assert d.op == "dot" and d.data == 4.0  # 0*10 + 1*4
+    assert d.parents[:2] == tuple(xs[:2]) and d.parents[3] is xs[4]
+    assert d.parents[2].is_leaf and d.parents[2].data == 10.0
+
+
+def test_sum_and_dot_of_numbers_are_floats():
+    assert autograd.sum([1, 2.5]) == 3.5 and type(autograd.sum([1, 2])) is float
+    assert autograd.sum([]) == 0.0
+    assert autograd.dot([1, 2], [3, 4]) == 11.0
+
+
+def test_power_function():
+    assert autograd.power(2.0, 10) == 1024.0
+    assert autograd.power(Value(2.0), 3.0).op == "pow_const"
+    assert autograd.power(2.0, Value(3.0)).op == "const_pow"
+    assert autograd.power(Value(2.0), Value(3.0)).op == "pow"
+
+
+# -- numerically stable activations --
+
+
+def test_sigmoid_and_softplus_at_extremes():
+    assert autograd.sigmoid(-1000.0) == 0.0
+    assert autograd.sigmoid(1000.0) == 1.0
+    assert autograd.softplus(1000.0) == 1000.0
+    assert autograd.softplus(-1000.0) == 0.0
+    assert autograd.tanh(-1000.0) == -1.0
+    assert grad(autograd.sigmoid)(-1000.0) == 0.0
+    assert grad(autograd.softplus)(1000.0) == 1.0
+
+
+finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(x=finite_floats)
+def test_sigmoid_and_its_derivatives_are_finite_everywhere(x):
+    s, ds, d2s = autograd.sigmoid(x), grad(autograd.sigmoid)(x), grad(grad(autograd.sigmoid))(x)
+    assert 0.0 <= s <= 1.0
+    assert 0.0 <= ds <= 0.25  # σ(1 - σ) peaks at x = 0
+    assert abs(d2s) <= 0.1  # |σ(1 - σ)(1 - 2σ)| <= 1/(6√3) ≈ 0.0962
+
+
+@settings(max_examples=150, deadline=None)
+@given(x=finite_floats)
+def test_tanh_and_its_derivatives_are_finite_everywhere(x):
+    t, dt, d2t = autograd.tanh(x), grad(autograd.tanh)(x), grad(grad(autograd.tanh))(x)
+    assert -1.0 <= t <= 1.0
+    assert 0.0 <= dt <= 1.0
+    assert abs(d2t) <= 0.8  # |2t(1 - t^2)| <= 4/(3√3) ≈ 0.770
+
+
+@settings(max_examples=150, deadline=None)
+@given(x=finite_floats)
+def test_softplus_and_its_derivatives_are_finite_everywhere(x):
+    sp, dsp, d2sp = autograd.softplus(x), grad(autograd.softplus)(x), grad(grad(autograd.softplus))(x)
+    assert math.isfinite(sp)
+    assert sp >= max(x, 0.0)  # log(1 + e^x) > max(x, 0), equal after rounding at the extremes
+    assert 0.0 <= dsp <= 1.0
+    assert 0.0 <= d2sp <= 0.25
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=st.floats(-30.0, 30.0))
+def test_stable_forms_agree_with_the_textbook_formulas(x):
+    assert autograd.sigmoid(x) == pytest.approx(1 / (1 + math.exp(-x)), rel=1e-15)
+    assert autograd.softplus(x) == pytest.approx(math.log(1 + math.exp(x)), rel=1e-12, abs=1e-15)
+
+
+# -- bad input: the right exception, naming the op and the value --
+
+BAD_INPUTS = [
+    (lambda: autograd.log(-1.0), ValueError, r"log.*-1\.0"),
+    (lambda: autograd.log(0.0), ValueError, r"log.*0\.0"),
+    (lambda: Value(-2.0).log(), ValueError, r"log.*-2\.0"),
+    (lambda: autograd.sqrt(-4.0), ValueError, r"sqrt.*-4\.0"),
+    (lambda: Value(-0.5).sqrt(), ValueError, r"sqrt.*-0\.5"),
+    (lambda: Value(1.0) / 0, ZeroDivisionError, r"div.*0\.0"),
+    (lambda: 3 / Value(0.0), ZeroDivisionError, r"div.*3\.0 / 0\.0"),
+    (lambda: Value(0.0) ** -1.0, ZeroDivisionError, r"pow.*0\.0.*-1\.0"),
+    (lambda: Value(0.0) ** Value(-2.0), ZeroDivisionError, r"pow.*0\.0.*-2\.0"),
+    (lambda: 0 ** Value(-3.0), ZeroDivisionError, r"pow.*0\.0.*-3\.0"),
+    (lambda: autograd.power(0.0, -1.0), ZeroDivisionError, r"pow.*-1\.0"),
+    (lambda: Value(-8.0) ** 0.5, ValueError, r"pow.*-8\.0.*0\.5"),
+    (lambda: Value(-8.0) ** Value(1.5), ValueError, r"pow.*-8\.0.*1\.5"),
+    (lambda: (-2) ** Value(0.25), ValueError, r"pow.*-2\.0.*0\.25"),
+    (lambda: autograd.exp(1000.0), OverflowError, r"exp.*1000\.0"),
+    (lambda: Value(710.0).exp(), OverflowError, r"exp.*710\.0"),
+    (lambda: Value(10.0) ** 400, OverflowError, r"pow.*10\.0.*400"),
+    (lambda: 2 ** Value(5000.0), OverflowError, r"pow.*5000"),
+    (lambda: autograd.sin(math.inf), ValueError, r"sin.*inf"),
+    (lambda: autograd.exp("1"), TypeError, r"exp.*str"),
+    (lambda: Value(1.0) - "1", TypeError, r"sub.*str"),
+    (lambda: autograd.maximum(1.0, None), TypeError, r"maximum.*NoneType"),
+    (lambda: autograd.sum([Value(1.0), "a"]), TypeError, r"sum.*str"),
+    (lambda: autograd.dot([Value(1.0)], [[2.0]]), TypeError, r"dot.*list"),
+    (lambda: autograd.dot([1.0, 2.0], [3.0]), ValueError, r"dot.*2.*1"),
+    (lambda: autograd.leaky_relu(Value(1.0), "big"), TypeError, r"leaky_relu.*str"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_INPUTS)
+def test_bad_input_raises_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_negative_base_to_an_integer_power_is_fine():
+    x = Value(-2.0)
+    y = x**3
+    y.backward()
+    assert (y.data, x.grad) == (-8.0, 12.0)
+    assert (x ** Value(2.0)).data == 4.0
+
+
+# -- conventions at kinks --
+
+
+def test_kink_conventions():
+    assert grad(autograd.relu)(0.0) == 0.0
+    assert grad(autograd.abs)(0.0) == 0.0
+    assert grad(lambda x: autograd.leaky_relu(x, 0.2))(0.0) == 0.2
+    assert grad(autograd.maximum, argnums=(0, 1))(1.5, 1.5) == (0.5, 0.5)
+    assert grad(autograd.minimum, argnums=(0, 1))(1.5, 1.5) == (0.5, 0.5)
+    assert grad(lambda y: 0.0**y)(2.0) == 0.0  # d(0^y)/dy: 0 at base 0
+
+
+def _torch_partials(torch, fn, inputs):
+    leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
+    fn(*leaves).backward()
+    return tuple(leaf.grad.item() for leaf in leaves)
+
+
+def test_kink_conventions_match_torch():
+    torch = pytest.importorskip("torch")
+    pairs = [
+        (autograd.relu, torch.relu, (0.0,)),
+        (autograd.abs, torch.abs, (0.0,)),
+        (lambda x: autograd.leaky_relu(x, 0.2), lambda x: torch.nn.functional.leaky_relu(x, 0.2), (0.0,)),
+        (autograd.maximum, torch.maximum, (1.5, 1.5)),
+        (autograd.minimum, torch.minimum, (1.5, 1.5)),
+        (lambda x, y: x**y, torch.pow, (0.0, 2.0)),
+        (lambda x, y: x**y, torch.pow, (-2.0, 3.0)),
+    ]
+    for ours, theirs, inputs in pairs:
+        leaves = [Value(x) for x in inputs]
+        ours(*leaves).backward()
+        expected = _torch_partials(torch, theirs, inputs)
+        for got, want in zip((leaf.grad for leaf in leaves), expected, strict=True):
+            # d(x^y)/dy at a negative base is undefined: NaN in both
+            assert got == want or (math.isnan(got) and math.isnan(want)), (theirs, inputs)
