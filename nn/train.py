@@ -1,0 +1,164 @@
+"""Training loops: `fit` (epochs of mini-batch steps, with a history) and `evaluate`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import autograd
+
+from . import losses
+from .data import batches
+from .init import Seed, make_rng
+from .module import Module
+from .optim import Adam, Optimizer
+from .progress import ProgressBar
+
+LOSSES: dict[str, Callable[[Any, Any], Any]] = {
+    "hinge": losses.hinge_loss,
+    "mse": losses.mse_loss,
+    "bce": losses.binary_cross_entropy_with_logits,
+    "binary_cross_entropy_with_logits": losses.binary_cross_entropy_with_logits,
+    "cross_entropy": losses.cross_entropy,
+}
+
+Metric = Callable[[Sequence[Any], Sequence[Any]], float]
+
+
+def accuracy(preds: Sequence[Any], targets: Sequence[Any]) -> float:
+    """The fraction of correct predictions: a list of logits is right when its argmax is the class
+    index; a single score is right when its sign matches the label's (labels ±1, or 0/1 with 0 < 0.5).
+    """
+    if len(preds) != len(targets) or not preds:
+        raise ValueError(f"accuracy: {len(preds)} predictions for {len(targets)} targets")
+    correct = 0
+    for p, t in zip(preds, targets, strict=True):
+        if isinstance(p, (list, tuple)):
+            scores = [float(s) for s in p]
+            correct += max(range(len(scores)), key=scores.__getitem__) == t
+        else:
+            correct += (float(p) > 0) == (t > 0)
+    return correct / len(preds)
+
+
+METRICS: dict[str, Metric] = {"accuracy": accuracy}
+
+
+def _resolve_loss(loss: str | Callable[[Any, Any], Any], sample_output: Any, y: Sequence[Any]) -> Callable:
+    if callable(loss):
+        return loss
+    if loss == "auto":
+        if isinstance(sample_output, list):
+            return losses.cross_entropy
+        labels = set(y)
+        if labels <= {-1, 1}:
+            return losses.hinge_loss
+        if labels <= {0, 1}:
+            return losses.binary_cross_entropy_with_logits
+        return losses.mse_loss
+    if isinstance(loss, str) and loss in LOSSES:
+        return LOSSES[loss]
+    raise ValueError(f"fit: unknown loss {loss!r}; use one of {sorted(LOSSES)}, 'auto' or a callable")
+
+
+def _resolve_metrics(metrics: Sequence[str | Metric] | None, loss_fn: Callable) -> dict[str, Metric]:
+    if metrics is None:  # accuracy for the classification losses
+        metrics = [] if loss_fn is losses.mse_loss else ["accuracy"]
+    out: dict[str, Metric] = {}
+    for m in metrics:
+        if isinstance(m, str):
+            if m not in METRICS:
+                raise ValueError(f"fit: unknown metric {m!r}; use one of {sorted(METRICS)} or a callable")
+            out[m] = METRICS[m]
+        elif callable(m):
+            out[getattr(m, "__name__", repr(m))] = m
+        else:
+            raise TypeError(f"fit: a metric must be a name or a callable, got {m!r}")
+    return out
+
+
+def _check_data(X: Sequence[Any], y: Sequence[Any], where: str) -> None:
+    if len(X) != len(y):
+        raise ValueError(f"{where}: {len(X)} samples but {len(y)} labels")
+    if not len(X):
+        raise ValueError(f"{where}: no samples")
+
+
+def fit(
+    model: Module,
+    X: Sequence[Any],
+    y: Sequence[Any],
+    loss: str | Callable[[Any, Any], Any] = "auto",
+    optimizer: Optimizer | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    metrics: Sequence[str | Metric] | None = None,
+    l2: float = 0.0,
+    progress: bool = True,
+    shuffle: bool = True,
+    seed: Seed = None,
+) -> dict[str, list[float]]:
+    """Train `model` on (X, y) and return the history: loss (and each metric) per epoch.
+
+    Each step: zero the gradients, forward the batch, loss (+ l2 * sum(p^2)), backward, optimizer step.
+    The epoch's loss and metrics are averaged over its batches, measured before each batch's update.
+    `loss="auto"` picks cross_entropy for several outputs, else hinge (labels ±1), BCE (0/1) or MSE.
+    `batch_size=None` is full batch (one step per epoch). `optimizer=None` is Adam(lr=0.01).
+    `progress` shows a bar with the running loss when stderr is a terminal; False is silent.
+    """
+    _check_data(X, y, "fit")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    params = model.parameters()
+    if optimizer is None:
+        optimizer = Adam(params, lr=0.01)
+    with autograd.no_grad():
+        sample_output = model(X[0])
+    loss_fn = _resolve_loss(loss, sample_output, y)
+    metric_fns = _resolve_metrics(metrics, loss_fn)
+    size = len(X) if batch_size is None else batch_size
+    rng = make_rng(seed)  # one generator for every epoch's shuffle: a seed fixes the whole run
+    history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metric_fns}}
+    bar = ProgressBar(epochs, "train", enabled=None if progress else False)
+    try:
+        for _ in range(epochs):
+            totals = dict.fromkeys(history, 0.0)
+            for Xb, yb in batches(X, y, size, shuffle=shuffle and size < len(X), seed=rng):
+                optimizer.zero_grad()
+                preds = [model(x) for x in Xb]
+                total = loss_fn(preds, yb)
+                if l2:
+                    total = total + losses.l2_penalty(params, l2)
+                total.backward()
+                optimizer.step()
+                value = float(total)
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"fit: the loss became {value!r} at step {optimizer.steps}")
+                totals["loss"] += value * len(Xb)
+                for name, fn in metric_fns.items():
+                    totals[name] += fn(preds, yb) * len(Xb)
+            for name in history:
+                history[name].append(totals[name] / len(X))
+            bar.update(1, **{name: values[-1] for name, values in history.items()})
+    finally:
+        bar.close()
+    return history
+
+
+def evaluate(
+    model: Module,
+    X: Sequence[Any],
+    y: Sequence[Any],
+    loss: str | Callable[[Any, Any], Any] = "auto",
+    metrics: Sequence[str | Metric] | None = None,
+) -> dict[str, float]:
+    """The loss and metrics of `model` on (X, y), without recording a graph."""
+    _check_data(X, y, "evaluate")
+    with autograd.no_grad():
+        preds = [model(x) for x in X]
+        loss_fn = _resolve_loss(loss, preds[0], y)
+        result = {"loss": float(loss_fn(preds, y))}
+        for name, fn in _resolve_metrics(metrics, loss_fn).items():
+            result[name] = fn(preds, y)
+    return result
