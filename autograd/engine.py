@@ -139,17 +139,26 @@ def backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> No
                 continue
             g = node.grad
             parents = node.parents
-            # local_partials(node, False), inlined: this loop is the hot path of training.
-            if len(parents) == 2:
+            # local_partials(node, False) and the accumulation, unrolled by arity: this loop is
+            # the hot path of training.
+            n = len(parents)
+            if n == 2:
                 a, b = parents
-                partials = prim.partials(a.data, b.data, node.data)
-            elif len(parents) == 1:
-                partials = prim.partials(parents[0].data, node.data)
+                da, db = prim.partials(a.data, b.data, node.data)
+                if da is not None:
+                    a.grad += g * da
+                if db is not None:
+                    b.grad += g * db
+            elif n == 1:
+                a = parents[0]
+                (da,) = prim.partials(a.data, node.data)
+                if da is not None:
+                    a.grad += g * da
             else:
                 partials = prim.partials(*[p.data for p in parents], node.data)
-            for p, d in zip(parents, partials):  # noqa: B905 (counts checked at declaration)
-                if d is not None:
-                    p.grad += g * d
+                for p, d in zip(parents, partials):  # noqa: B905 (counts checked at declaration)
+                    if d is not None:
+                        p.grad += g * d
     except (ArithmeticError, ValueError) as err:
         _reraise_naming(node, err)
 
