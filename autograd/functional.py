@@ -110,7 +110,10 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         return _plain(out, nested), 0.0
     tangent: dict[Value, Any] = {}
     for v, t in zip(variables, tangents, strict=True):
-        tangent[v] = t if isinstance(t, Value) else to_float(t, "jvp tangent")
+        t = t if isinstance(t, Value) else to_float(t, "jvp tangent")
+        # A zero tangent contributes nothing, even through an undefined partial (0 · NaN).
+        if isinstance(t, Value) or t != 0.0:
+            tangent[v] = t
     with enable_grad():
         for node in topological_order(out):
             if node._prim is None or node in tangent:

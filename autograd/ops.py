@@ -209,7 +209,12 @@ def pow_const(c: float) -> Callable[[Any], Any]:
 @functools.lru_cache(maxsize=1024)
 def const_pow(b: float) -> Callable[[Any], Any]:
     """b ** y for a constant base b:   d/dy = b^y log b."""
-    domain = [WIDE] if b > 0 else [(1.0, 5.0)]
+    if b > 0:
+        domain = [WIDE]
+    elif b == 0:
+        domain = [(0.5, 5.0)]  # 0**y = 0 for y > 0: smooth, with derivative 0
+    else:
+        domain = [(0.0, 0.0)]  # b < 0: real only at integer y, differentiable in y nowhere
     return make_function(Primitive("const_pow", lambda y: _power(b, y),
                                    lambda y, out: (_d_pow_d_exponent(b, out),), 1, domain, None,
                                    {"base": b}))

@@ -256,3 +256,10 @@ def test_grad_of_jvp_is_the_second_derivative():
     # d/dx [f'(x)] with f' from forward mode: f = sin(x) x, f'' = 2 cos x - x sin x
     second = grad(lambda x: jvp(lambda t: t.sin() * t, (x,), (1.0,))[1])(0.8)
     assert second == pytest.approx(2 * math.cos(0.8) - 0.8 * math.sin(0.8), rel=1e-14)
+
+
+def test_jvp_zero_tangent_ignores_an_undefined_partial():
+    # x ** y at x < 0: d/dy is undefined (NaN), but along (1, 0) only d/dx = y x^(y-1) counts.
+    value, derivative = autograd.jvp(lambda x, y: x**y, [-2.0, 3.0], [1.0, 0.0])
+    assert value == -8.0
+    assert derivative == 3.0 * (-2.0) ** 2

@@ -1,0 +1,95 @@
+"""Test configuration: the hypothesis profile (`ci` under CI, `dev` otherwise) and PyTorch oracles."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograd.testing import plugin
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the `ci` or `dev` hypothesis profile; `--hypothesis-profile=NAME` overrides it."""
+    plugin.load_profile(config)
+
+
+class TorchOracle:
+    """PyTorch float64 as an independent oracle: the same ops, PyTorch's derivatives."""
+
+    def __init__(self, torch) -> None:
+        self.torch = torch
+
+    def apply(self, prim, *args):
+        """The PyTorch counterpart of the primitive `prim` (matched by name) applied to `args`."""
+        return _torch_apply(self.torch, prim, *args)
+
+    def derivatives(self, evaluate, point):
+        """(value, gradient, Hessian) by PyTorch of `evaluate(list of tensors) -> scalar tensor`."""
+        return _torch_derivatives(self.torch, evaluate, point)
+
+
+@pytest.fixture(scope="session")
+def torch_oracle() -> TorchOracle:
+    """PyTorch as a derivative oracle (the test is skipped when torch is not installed)."""
+    return TorchOracle(pytest.importorskip("torch"))
+
+
+def _torch_apply(torch, prim, *args):
+    # Plain numbers (constants of an expression) become float64 tensors.
+    tensors = [a if isinstance(a, torch.Tensor) else torch.tensor(float(a), dtype=torch.float64)
+               for a in args]
+    name, params = prim.name, prim.params
+    if name not in TORCH_OPS:
+        raise KeyError(f"no PyTorch counterpart for primitive {prim.display}: add it to TORCH_OPS")
+    return TORCH_OPS[name](torch, params, *tensors)
+
+
+# Each entry: (torch, params, *tensors) -> tensor. softplus is written as logaddexp(x, 0) because
+# torch.nn.functional.softplus switches to x itself above a threshold of 20, which is not the
+# function log(1 + e^x) that the engine differentiates.
+TORCH_OPS = {
+    "add": lambda torch, p, x, y: x + y,
+    "sub": lambda torch, p, x, y: x - y,
+    "mul": lambda torch, p, x, y: x * y,
+    "div": lambda torch, p, x, y: x / y,
+    "neg": lambda torch, p, x: -x,
+    "identity": lambda torch, p, x: x * 1.0,
+    # x ** y as exp(y log x) (x > 0 in the domain): torch.pow's backward masks the derivative
+    # to 0 where y == 0, which also zeroes d²/dx dy there (it is 1 at x = 1, y = 0).
+    "pow": lambda torch, p, x, y: torch.exp(y * torch.log(x)),
+    "pow_const": lambda torch, p, x: torch.pow(x, p["exponent"]),
+    "const_pow": lambda torch, p, y: torch.pow(p["base"], y),
+    "exp": lambda torch, p, x: torch.exp(x),
+    "log": lambda torch, p, x: torch.log(x),
+    "sqrt": lambda torch, p, x: torch.sqrt(x),
+    "sin": lambda torch, p, x: torch.sin(x),
+    "cos": lambda torch, p, x: torch.cos(x),
+    "abs": lambda torch, p, x: torch.abs(x),
+    "tanh": lambda torch, p, x: torch.tanh(x),
+    "sigmoid": lambda torch, p, x: torch.sigmoid(x),
+    "softplus": lambda torch, p, x: torch.logaddexp(x, torch.zeros_like(x)),
+    "relu": lambda torch, p, x: torch.relu(x),
+    "leaky_relu": lambda torch, p, x: torch.nn.functional.leaky_relu(x, p["slope"]),
+    "maximum": lambda torch, p, x, y: torch.maximum(x, y),
+    "minimum": lambda torch, p, x, y: torch.minimum(x, y),
+    "sum": lambda torch, p, *xs: torch.stack(xs).sum(),
+    "dot": lambda torch, p, *wx: torch.dot(torch.stack(wx[: len(wx) // 2]), torch.stack(wx[len(wx) // 2:])),
+}
+
+
+def _torch_derivatives(torch, evaluate, point):
+    xs = [torch.tensor(float(x), dtype=torch.float64, requires_grad=True) for x in point]
+    out = evaluate(xs)
+    if not out.requires_grad:  # constant in every input
+        n = len(point)
+        return float(out.detach()), [0.0] * n, [[0.0] * n for _ in range(n)]
+    first = torch.autograd.grad(out, xs, create_graph=True, allow_unused=True)
+    hessian = []
+    for g in first:
+        if g is None or not g.requires_grad:
+            hessian.append([0.0] * len(xs))
+            continue
+        row = torch.autograd.grad(g, xs, retain_graph=True, allow_unused=True)
+        hessian.append([0.0 if h is None else float(h) for h in row])
+    gradient = [0.0 if g is None else float(g.detach()) for g in first]
+    return float(out.detach()), gradient, hessian
