@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+import autograd
+from autograd import Value
 from autograd.testing import plugin
 
 
@@ -26,6 +30,37 @@ class TorchOracle:
     def derivatives(self, evaluate, point):
         """(value, gradient, Hessian) by PyTorch of `evaluate(list of tensors) -> scalar tensor`."""
         return _torch_derivatives(self.torch, evaluate, point)
+
+    def assert_agrees(self, f, evaluate, point):
+        """The engine's value, gradient and Hessian of `f` at `point` equal PyTorch's of `evaluate`."""
+        ours = engine_derivatives(f, point)
+        theirs = self.derivatives(evaluate, point)
+        assert relative_error(ours[0], theirs[0]) <= TORCH_TOLERANCE, (ours[0], theirs[0])
+        for i, (g, t) in enumerate(zip(ours[1], theirs[1], strict=True)):
+            assert relative_error(g, t) <= TORCH_TOLERANCE, f"d/dx{i}: engine {g!r}, torch {t!r}"
+        for i, (row, t_row) in enumerate(zip(ours[2], theirs[2], strict=True)):
+            for j, (h, t) in enumerate(zip(row, t_row, strict=True)):
+                assert relative_error(h, t) <= TORCH_TOLERANCE, f"d2/dx{i}dx{j}: engine {h!r}, torch {t!r}"
+
+
+# |ours - torch| / max(|torch|, 1): relative for values above 1, absolute below.
+TORCH_TOLERANCE = 1e-9
+
+
+def relative_error(ours: float, reference: float) -> float:
+    """|ours - reference| / max(|reference|, 1); NaN on either side is an infinite error."""
+    if math.isnan(ours) or math.isnan(reference):
+        return math.inf
+    return math.fabs(ours - reference) / max(math.fabs(reference), 1.0)
+
+
+def engine_derivatives(f, point):
+    """(value, gradient, Hessian) by the engine: the gradient with create_graph, differentiated."""
+    xs = [Value(x) for x in point]
+    out = f(*xs)
+    first = autograd.gradients(out, xs, create_graph=True)
+    hessian = [[float(h) for h in autograd.gradients(g, xs)] for g in first]
+    return float(out), [float(g) for g in first], hessian
 
 
 @pytest.fixture(scope="session")
