@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import modes
-from .value import Value, to_float
+from .value import MANY, Value, parents_of, to_float
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -27,25 +27,62 @@ def topological_order(root: Value) -> list[Value]:
         node = pop()
         state = done.get(node)
         if state is None:
-            parents = node.parents
-            if parents:
-                done[node] = False
-                push(node)  # seen again once every parent above it on the stack is emitted
-                for p in parents:
-                    if p not in done:
-                        push(p)
-            else:
+            if node._prim is None:
                 done[node] = True
                 emit(node)
+                continue
+            done[node] = False
+            push(node)  # seen again once every parent above it on the stack is emitted
+            for p in parents_of(node):
+                if p not in done:
+                    push(p)
         elif state is False:
             done[node] = True
             emit(node)
     return order
 
 
+def _operations_in_order(root: Value) -> list[Value]:
+    """The non-leaf nodes below `root`, each after all of its non-leaf parents; their `.grad` zeroed.
+
+    backward's own walk: the `.grad` of a non-leaf node is about to be overwritten, so during the
+    walk it holds this call's visit marks, which saves a dict as large as the graph. The mark of a
+    finished node is a fresh float 0.0: once the walk ends, every `.grad` it set is already zero.
+    """
+    # Fresh objects: a mark left by another call is a different object and never matches.
+    entered, done = object(), float(0)
+    order: list[Value] = []
+    emit = order.append
+    stack = [root]
+    push, pop = stack.append, stack.pop
+    while stack:
+        node = pop()
+        mark = node.grad
+        if mark is done:
+            continue
+        if mark is entered:
+            node.grad = done
+            emit(node)
+            continue
+        node.grad = entered
+        push(node)  # seen again once every parent above it on the stack is emitted
+        a = node._a
+        b = node._b
+        if b is MANY:
+            for p in a:
+                if p._prim is not None and p.grad is not done:
+                    push(p)
+            continue
+        if a._prim is not None and a.grad is not done:
+            push(a)
+        if b is not None and b._prim is not None and b.grad is not done:
+            push(b)
+    return order
+
+
 def local_partials(node: Value, create_graph: bool) -> Any:
     """The node's local partial derivatives: on Values under `create_graph`, else on floats."""
-    prim, parents = node._prim, node.parents
+    prim, parents = node._prim, parents_of(node)
     if create_graph:
         return prim.partials(*parents, node)
     if len(parents) == 2:
@@ -94,7 +131,7 @@ def backprop(root: Value, seed: Any, create_graph: bool) -> dict[Value, Any]:
             partials = local_partials(node, create_graph)
             if anomaly is not None:
                 _check_gradients(node, partials, g, anomaly)
-            for p, d in zip(node.parents, partials):  # noqa: B905 (counts checked at declaration)
+            for p, d in zip(parents_of(node), partials):  # noqa: B905 (counts checked at declaration)
                 if d is not None:
                     old = get(p)
                     grads[p] = g * d if old is None else old + g * d
@@ -126,37 +163,33 @@ def backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> No
         _write_grads(root, backprop(root, gradient, create_graph))
         return
     # The fast path: floats accumulate straight into `.grad`, no dict and no second pass.
-    order = topological_order(root)
-    for node in order:
-        if node._prim is not None:
-            node.grad = 0.0  # non-leaf nodes hold the gradient of this call only
-    root.grad = root.grad + gradient
+    if root._prim is None:
+        root.grad = root.grad + gradient  # a leaf: nothing below it
+        return
+    order = _operations_in_order(root)
+    root.grad = gradient
     node = root
     try:
         for node in reversed(order):
             prim = node._prim
-            if prim is None:
-                continue
             g = node.grad
-            parents = node.parents
-            # local_partials(node, False) and the accumulation, unrolled by arity: this loop is
-            # the hot path of training.
-            n = len(parents)
-            if n == 2:
-                a, b = parents
+            a = node._a
+            b = node._b
+            # local_partials(node, False) and the accumulation, unrolled by the node's shape:
+            # this loop is the hot path of training.
+            if b is None:
+                (da,) = prim.partials(a.data, node.data)
+                if da is not None:
+                    a.grad += g * da
+            elif b is not MANY:
                 da, db = prim.partials(a.data, b.data, node.data)
                 if da is not None:
                     a.grad += g * da
                 if db is not None:
                     b.grad += g * db
-            elif n == 1:
-                a = parents[0]
-                (da,) = prim.partials(a.data, node.data)
-                if da is not None:
-                    a.grad += g * da
             else:
-                partials = prim.partials(*[p.data for p in parents], node.data)
-                for p, d in zip(parents, partials):  # noqa: B905 (counts checked at declaration)
+                partials = prim.partials(*[p.data for p in a], node.data)
+                for p, d in zip(a, partials):  # noqa: B905 (counts checked at declaration)
                     if d is not None:
                         p.grad += g * d
     except (ArithmeticError, ValueError) as err:

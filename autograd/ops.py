@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .primitive import Primitive, constant, make_function, record
-from .value import Value, to_float
+from .value import MANY, Value, to_float
 
 TABLE: dict[str, Primitive] = {}
 
@@ -273,7 +273,7 @@ def sum(values: Iterable[Any]) -> Any:
     inputs = _as_inputs(values, "sum")
     if inputs is None or not inputs:
         return builtins.sum((to_float(v, "sum") for v in values), 0.0)
-    return record(builtins.sum([v.data for v in inputs], 0.0), _SUM, inputs)
+    return record(builtins.sum([v.data for v in inputs], 0.0), _SUM, inputs, MANY)
 
 
 def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Any:
@@ -294,13 +294,13 @@ def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Any:
     except (AttributeError, TypeError):
         out = None
     if type(out) is float and n:
-        return record(out, _DOT, inputs)
+        return record(out, _DOT, inputs, MANY)
     lifted = _as_inputs(inputs, "dot")
     if lifted is None or not lifted:
         return builtins.sum(map(operator.mul, [to_float(v, "dot") for v in inputs[:n]],
                                 [to_float(v, "dot") for v in inputs[n:]]), 0.0)
     data = [v.data for v in lifted]
-    return record(builtins.sum(map(operator.mul, data[:n], data[n:]), 0.0), _DOT, lifted)
+    return record(builtins.sum(map(operator.mul, data[:n], data[n:]), 0.0), _DOT, lifted, MANY)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import modes
-from .value import Value, to_float
+from .value import MANY, Value, to_float
 
 Partials = Callable[..., Sequence[Any]]
 
@@ -64,40 +64,42 @@ class Primitive:
         return f"<primitive {self.display}>"
 
 
-def record(data: float, prim: Primitive, parents: tuple[Value, ...]) -> Value:
-    """The node for `prim` applied to `parents` with forward result `data`."""
+def record(data: float, prim: Primitive, a: Any, b: Any = None) -> Value:
+    """The node for `prim` with forward result `data` and inputs `a` (unary), `a, b` (binary), or
+    the tuple `a` with `b=MANY` (n-ary)."""
     if modes.special:
-        return _record_in_mode(data, prim, parents)
+        return _record_in_mode(data, prim, a, b)
     # _node, inlined: this is the hot path of every operation.
     node = _new(Value)
     node.data = data
     node.grad = 0.0
-    node.label = ""
-    node.parents = parents
     node._prim = prim
+    node._a = a
+    node._b = b
     return node
 
 
-def _node(data: float, prim: Primitive | None, parents: tuple[Value, ...]) -> Value:
+def _node(data: float, prim: Primitive | None, a: Any, b: Any) -> Value:
     node = _new(Value)
     node.data = data
     node.grad = 0.0
-    node.label = ""
-    node.parents = parents
     node._prim = prim
+    node._a = a
+    node._b = b
     return node
 
 
-def _record_in_mode(data: float, prim: Primitive, parents: tuple[Value, ...]) -> Value:
+def _record_in_mode(data: float, prim: Primitive, a: Any, b: Any) -> Value:
     registry = modes.anomaly_registry()
     if registry is not None and not math.isfinite(data):
-        inputs = ", ".join(repr(p.data) for p in parents)
+        inputs = a if b is MANY else ((a,) if b is None else (a, b))
         raise FloatingPointError(
-            f"{prim.display} returned {data!r} for inputs ({inputs}) at {modes.user_site()}"
+            f"{prim.display} returned {data!r} for inputs ({', '.join(repr(p.data) for p in inputs)}) "
+            f"at {modes.user_site()}"
         )
     if not modes.is_grad_enabled():
-        return _node(data, None, ())
-    node = _node(data, prim, parents)
+        return _node(data, None, None, None)
+    node = _node(data, prim, a, b)
     if registry is not None:
         registry[node] = modes.user_site()
     return node
@@ -105,7 +107,7 @@ def _record_in_mode(data: float, prim: Primitive, parents: tuple[Value, ...]) ->
 
 def constant(x: Any, where: str = "Value") -> Value:
     """A leaf holding the number `x` (how a plain number enters the graph)."""
-    return _node(x if type(x) is float else to_float(x, where), None, ())
+    return _node(x if type(x) is float else to_float(x, where), None, None, None)
 
 
 def make_function(prim: Primitive) -> Callable[..., Any]:
@@ -114,9 +116,19 @@ def make_function(prim: Primitive) -> Callable[..., Any]:
     if arity == 1:
 
         def apply(x):
-            if isinstance(x, Value):
-                return record(forward(x.data), prim, (x,))
-            return forward(to_float(x, name))
+            if not isinstance(x, Value):
+                return forward(to_float(x, name))
+            data = forward(x.data)
+            if modes.special:
+                return _record_in_mode(data, prim, x, None)
+            # record(), inlined for the two most common shapes: this is every op's hot path.
+            node = _new(Value)
+            node.data = data
+            node.grad = 0.0
+            node._prim = prim
+            node._a = x
+            node._b = None
+            return node
 
     elif arity == 2:
 
@@ -128,7 +140,16 @@ def make_function(prim: Primitive) -> Callable[..., Any]:
                 x = constant(x, name)
             else:
                 return forward(to_float(x, name), to_float(y, name))
-            return record(forward(x.data, y.data), prim, (x, y))
+            data = forward(x.data, y.data)
+            if modes.special:
+                return _record_in_mode(data, prim, x, y)
+            node = _new(Value)
+            node.data = data
+            node.grad = 0.0
+            node._prim = prim
+            node._a = x
+            node._b = y
+            return node
 
     else:
 
@@ -138,7 +159,7 @@ def make_function(prim: Primitive) -> Callable[..., Any]:
             if not any(isinstance(a, Value) for a in args):
                 return forward(*[to_float(a, name) for a in args])
             inputs = tuple(a if isinstance(a, Value) else constant(a, name) for a in args)
-            return record(forward(*[v.data for v in inputs]), prim, inputs)
+            return record(forward(*[v.data for v in inputs]), prim, inputs, MANY)
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"`{name}` on floats or Values (a primitive of the op table)."

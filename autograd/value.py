@@ -36,16 +36,37 @@ class Value:
     can live in sets and dicts; `<`, `<=`, `>` and `>=` compare `data` and return a bool.
     """
 
-    # No __dict__ and no closures: a node is five references, and a dropped graph is freed by
-    # reference counting at once (there are no cycles for the cyclic collector to find).
-    __slots__ = ("data", "grad", "label", "parents", "_prim")
+    # No __dict__, no closures and no tuple of parents: a node is one GC-tracked object of six
+    # references. A unary node keeps its input in `_a`; a binary one its inputs in `_a` and `_b`;
+    # an n-ary one (sum, dot) keeps the tuple of inputs in `_a` and MANY in `_b`. A dropped graph
+    # is freed by reference counting at once (there are no cycles for the cyclic collector).
+    # `_label` is left unset on nodes that operations make (one store fewer per node).
+    __slots__ = ("data", "grad", "_label", "_prim", "_a", "_b")
 
     def __init__(self, data: Any, label: str = "") -> None:
         self.data = to_float(data, "Value")
         self.grad: Any = 0.0
-        self.label = label
-        self.parents: tuple[Value, ...] = ()
+        self._label = label
         self._prim: Primitive | None = None
+        self._a: Any = None
+        self._b: Any = None
+
+    @property
+    def label(self) -> str:
+        """A name to show in graphs and reprs; empty unless set."""
+        try:
+            return self._label
+        except AttributeError:
+            return ""
+
+    @label.setter
+    def label(self, text: str) -> None:
+        self._label = text
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The inputs of the operation that made this node, in argument order; () for a leaf."""
+        return parents_of(self)
 
     @property
     def op(self) -> str:
@@ -90,9 +111,7 @@ class Value:
 
     def backward(self, gradient: Any = 1.0, create_graph: bool = False) -> None:
         """Backpropagate from this node: leaves accumulate into `.grad`, other nodes are overwritten."""
-        from .engine import backward
-
-        backward(self, gradient, create_graph=create_graph)
+        engine.backward(self, gradient, create_graph=create_graph)
 
     def _repr_svg_(self) -> str | None:
         """Jupyter's picture of the graph below this node (None falls back to the text repr)."""
@@ -103,5 +122,23 @@ class Value:
         return repr_svg(self)
 
 
+# The `_b` of an n-ary node, whose `_a` holds the tuple of its inputs.
+MANY = object()
+
+
+def parents_of(node: Value) -> tuple[Value, ...]:
+    """`node.parents`: its inputs in argument order; () for a leaf."""
+    b = node._b
+    if b is None:
+        return () if node._prim is None else (node._a,)
+    if b is MANY:
+        return node._a
+    return (node._a, b)
+
+
 def _data(x: Any, where: str) -> float:
     return x.data if isinstance(x, Value) else to_float(x, where)
+
+
+# At the end: engine imports this module, and the name is only looked up when backward() runs.
+from . import engine  # noqa: E402
