@@ -1,0 +1,88 @@
+"""Measure one implementation's memory in a fresh process: `python -m benchmarks.memory_probe IMPL GRAPH N`.
+
+GRAPH is `chain` (N nodes) or `moons` (one training step's graph). Prints one JSON line: resident
+memory before building, peak after building and peak after backward (bytes), and the node count.
+Peaks come from the kernel's high-water mark (VmHWM on Linux, getrusage's ru_maxrss elsewhere).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import sys
+
+from benchmarks import peers
+from benchmarks.problems import make_moons, make_weights
+
+
+def _status_kb(field: str) -> int | None:
+    """A memory field of /proc/self/status (Linux), in bytes; None elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def current_rss() -> int:
+    """Resident memory now, in bytes (on other systems than Linux: the peak so far)."""
+    return _status_kb("VmRSS") or peak_rss()
+
+
+def peak_rss() -> int:
+    """Peak resident memory of this process so far, in bytes.
+
+    On Linux, VmHWM: getrusage's ru_maxrss survives fork and exec, so a probe started by a big
+    parent would report the parent's peak; VmHWM belongs to this process's own address space.
+    """
+    hwm = _status_kb("VmHWM")
+    if hwm is not None:
+        return hwm
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports kilobytes
+
+
+def measure(impl: str, graph: str, n: int) -> dict:
+    """Build the graph, then backpropagate, recording memory around each step."""
+    peer = peers.load(impl)
+    if peer is None:
+        return {"status": f"{impl} is not installed"}
+    out: dict = {"status": "ok"}
+    if graph == "moons":
+        model = peer.Moons(make_weights(), *make_moons())
+        gc.collect()  # no warm-up step: memory its graph freed would hide this one's
+        out["baseline"] = current_rss()
+        root = model.forward()
+        out["after_build"] = peak_rss()
+        out["nodes"] = peer.count_nodes(root)
+        model.backward(root)
+    else:
+        peer.chain_backward(peer.chain_build(100))  # warm up
+        gc.collect()
+        out["baseline"] = current_rss()
+        built = peer.chain_build(n)
+        out["after_build"] = peak_rss()
+        out["nodes"] = n
+        try:
+            options = {"raise_limit": True} if impl == "micrograd" else {}
+            if impl == "micrograd" and not peer.CAN_RAISE_RECURSION_LIMIT:
+                raise RecursionError("micrograd's recursive sort needs Python 3.11+ at this depth")
+            peer.chain_backward(built, **options)
+        except RecursionError as err:
+            out["backward_status"] = f"fails: {err}"[:100]
+    out["after_backward"] = peak_rss()
+    return out
+
+
+def main() -> None:
+    """Command line entry: IMPL GRAPH N."""
+    impl, graph, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    print(json.dumps(measure(impl, graph, n)))
+
+
+if __name__ == "__main__":
+    main()
