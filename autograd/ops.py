@@ -141,6 +141,21 @@ def _pick(x: Any, y: Any, first: bool) -> tuple[float, float]:
     return (0.5, 0.5)
 
 
+def _dot_forward(wxb: tuple[float, ...]) -> float:
+    """sum(w_i x_i), plus b when the count is odd (the bias is the last input)."""
+    n = len(wxb) // 2
+    total = builtins.sum(map(operator.mul, wxb[:n], wxb[n: 2 * n]), 0.0)
+    return total + wxb[-1] if len(wxb) % 2 else total
+
+
+def _dot_partials(wxb_out: tuple[Any, ...]) -> tuple[Any, ...]:
+    """(x1..xn, w1..wn[, 1]): the partials of dot with respect to w1..wn, x1..xn[, b]."""
+    n = (len(wxb_out) - 1) // 2
+    if len(wxb_out) % 2:  # 2n inputs and the output: no bias
+        return wxb_out[n: 2 * n] + wxb_out[:n]
+    return wxb_out[n: 2 * n] + wxb_out[:n] + (1.0,)
+
+
 WIDE = (-10.0, 10.0)
 POSITIVE = (0.05, 100.0)
 
@@ -182,10 +197,8 @@ minimum = defprim("minimum", _minimum, lambda x, y, out: _pick(x, y, False), 2, 
 # -- n-ary: one node for many terms --
 _SUM = Primitive("sum", lambda *xs: builtins.sum(xs, 0.0),
                  lambda *xs_out: (1.0,) * (len(xs_out) - 1), None, [WIDE])
-# dot(w1..wn, x1..xn): d/dw_i = x_i, d/dx_i = w_i.
-_DOT = Primitive("dot", lambda *wx: builtins.sum(map(operator.mul, wx[: len(wx) // 2], wx[len(wx) // 2:]), 0.0),
-                 lambda *wx_out: wx_out[(len(wx_out) - 1) // 2: -1] + wx_out[: (len(wx_out) - 1) // 2],
-                 None, [WIDE])
+# dot(w1..wn, x1..xn[, b]) = sum(w_i x_i) (+ b):   d/dw_i = x_i, d/dx_i = w_i, d/db = 1.
+_DOT = Primitive("dot", lambda *wxb: _dot_forward(wxb), lambda *wxb_out: _dot_partials(wxb_out), None, [WIDE])
 TABLE["sum"] = _SUM
 TABLE["dot"] = _DOT
 
@@ -276,8 +289,8 @@ def sum(values: Iterable[Any]) -> Any:
     return record(builtins.sum([v.data for v in inputs], 0.0), _SUM, inputs, MANY)
 
 
-def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Any:
-    """sum(w_i * x_i) as one node with every w and x as parents."""
+def dot(ws: Iterable[Any], xs: Iterable[Any], bias: Any = None) -> Any:
+    """sum(w_i * x_i) (+ bias) as one node with every w and x (and the bias) as parents."""
     if not isinstance(ws, (tuple, list)):
         ws = tuple(ws)
     if not isinstance(xs, (tuple, list)):
@@ -285,22 +298,22 @@ def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Any:
     n = len(ws)
     if len(xs) != n:
         raise ValueError(f"dot: {n} weights but {len(xs)} inputs")
-    inputs = (*ws, *xs)
+    inputs = (*ws, *xs) if bias is None else (*ws, *xs, bias)
     try:
         # The fast path: all Values. A plain number has no .data (AttributeError) and a NumPy
         # scalar's .data is a buffer (TypeError); both take the lifting path below.
         data = [v.data for v in inputs]
-        out = builtins.sum(map(operator.mul, data[:n], data[n:]), 0.0)
+        out = builtins.sum(map(operator.mul, data[:n], data[n: 2 * n]), 0.0)
+        if bias is not None:
+            out = out + data[-1]
     except (AttributeError, TypeError):
         out = None
-    if type(out) is float and n:
+    if type(out) is float and inputs:
         return record(out, _DOT, inputs, MANY)
     lifted = _as_inputs(inputs, "dot")
     if lifted is None or not lifted:
-        return builtins.sum(map(operator.mul, [to_float(v, "dot") for v in inputs[:n]],
-                                [to_float(v, "dot") for v in inputs[n:]]), 0.0)
-    data = [v.data for v in lifted]
-    return record(builtins.sum(map(operator.mul, data[:n], data[n:]), 0.0), _DOT, lifted, MANY)
+        return _dot_forward(tuple(to_float(v, "dot") for v in inputs))
+    return record(_dot_forward(tuple(v.data for v in lifted)), _DOT, lifted, MANY)
 
 
 # ---------------------------------------------------------------------------------------------

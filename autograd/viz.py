@@ -205,8 +205,9 @@ def _edge_labels(prim: Primitive, n_inputs: int) -> list[str]:
     if n_inputs < 2 or (TABLE.get(prim.name) is prim and prim.name in COMMUTATIVE):
         return [""] * n_inputs
     if TABLE.get(prim.name) is prim and prim.name == "dot":
-        half = n_inputs // 2
-        return [f"w{i}" for i in range(half)] + [f"x{i}" for i in range(n_inputs - half)]
+        half = n_inputs // 2  # w1..wn, x1..xn, and the bias last when the count is odd
+        bias = ["b"] if n_inputs % 2 else []
+        return [f"w{i}" for i in range(half)] + [f"x{i}" for i in range(half)] + bias
     return [str(i) for i in range(n_inputs)]
 
 

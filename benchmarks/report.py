@@ -107,13 +107,14 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     def ratio(a: float | None, b: float | None) -> float | None:
         return a / b if a is not None and b else None
 
-    cg = median("moons", "step", "chaingrad")
-    r = ratio(median("moons", "step", "micrograd"), cg)
-    check("moons step: micrograd time ÷ chaingrad time ≥ 50", r, r is not None and r >= 50)
-    r = ratio(median("moons", "step", "torch"), cg)
-    check("moons step: torch time ÷ chaingrad time ≥ 20", r, r is not None and r >= 20)
-    r = ratio(cg, median("moons", "step", "plain floats"))
-    check("moons step: chaingrad time ÷ plain-float time ≤ 10", r, r is not None and r <= 10)
+    # The training loop is how users run (and how the issue measured micrograd's ~2 s per step).
+    cg = median("moons", "loop", "chaingrad")
+    r = ratio(median("moons", "loop", "micrograd"), cg)
+    check("moons step (training loop): micrograd time ÷ chaingrad time ≥ 50", r, r is not None and r >= 50)
+    r = ratio(median("moons", "loop", "torch"), cg)
+    check("moons step (training loop): torch time ÷ chaingrad time ≥ 20", r, r is not None and r >= 20)
+    r = ratio(cg, median("moons", "loop", "plain floats"))
+    check("moons step (training loop): chaingrad time ÷ plain-float time ≤ 10", r, r is not None and r <= 10)
 
     chain_cases = [x["case"] for x in results if x["workload"] == "chain" and x["impl"] == "chaingrad"]
     if chain_cases:
@@ -147,12 +148,14 @@ def markdown(results: list[dict[str, Any]]) -> str:
     if "moons" in present:
         out += ["### 1. Moons demo step (100 points, MLP(2, [16, 16, 1]), "
                 "forward + zero_grad + backward + SGD)", ""]
-        out += ["| implementation | median step | × chaingrad | graph nodes | runs |",
-                "|---|---|---|---|---|"]
+        out += ["`loop`: consecutive steps in a fresh process per implementation, as users run; "
+                "`step`: one step at a time in this process, a collection on the clock after each.", ""]
+        out += ["| implementation | case | median step | × chaingrad | graph nodes | steps timed |",
+                "|---|---|---|---|---|---|"]
         for r in (x for x in results if x["workload"] == "moons"):
             t = fmt_time(r["median_s"]) if r.get("median_s") is not None else r["status"]
-            out.append(f"| {r['impl']} | {t} | {fmt_ratio(r.get('ratio'))} | {r.get('nodes') or '–'} | "
-                       f"{len(r['samples_s'])} |")
+            out.append(f"| {r['impl']} | {r['case']} | {t} | {fmt_ratio(r.get('ratio'))} | "
+                       f"{r.get('nodes') or '–'} | {len(r['samples_s'])} |")
         out.append("")
     if "chain" in present:
         out += ["### 2. Deep chain, build + backward (time per run)", "", *_grid(results, "chain"), ""]

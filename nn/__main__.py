@@ -67,7 +67,7 @@ def neuron_graph(model: MLP, x: Sequence[float]) -> tuple[Value, list[Value]]:
     ws = [Value(w.data, label=f"w{i}") for i, w in enumerate(neuron.w)]
     xs = [Value(xi, label=f"x{i}") for i, xi in enumerate(x)]
     b = Value(neuron.b.data, label="b")
-    out = autograd.dot(ws, xs) + b
+    out = autograd.dot(ws, xs, b)
     if neuron.fn is not None:
         out = neuron.fn(out)
     out.label = "out"

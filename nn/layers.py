@@ -114,7 +114,7 @@ class Neuron(Module):
 
     def apply(self, xs: list[Value]) -> Value:
         """The output for inputs already converted to Values."""
-        z = autograd.dot(self.w, xs) + self.b
+        z = autograd.dot(self.w, xs, self.b)
         return z if self.fn is None else self.fn(z)
 
     def architecture(self) -> dict[str, Any]:
@@ -164,8 +164,8 @@ class Layer(Module):
         """The list of outputs for inputs already converted to Values."""
         dot, fn = autograd.dot, self.fn
         if fn is None:
-            return [dot(n.w, xs) + n.b for n in self.neurons]
-        return [fn(dot(n.w, xs) + n.b) for n in self.neurons]
+            return [dot(n.w, xs, n.b) for n in self.neurons]
+        return [fn(dot(n.w, xs, n.b)) for n in self.neurons]
 
     def architecture(self) -> dict[str, Any]:
         """{'type': 'Layer', 'nin': ..., 'nout': ..., 'activation': ...}."""

@@ -69,6 +69,13 @@ def torch_oracle() -> TorchOracle:
     return TorchOracle(pytest.importorskip("torch"))
 
 
+def _torch_dot(torch, wxb):
+    # w1..wn, x1..xn, and the bias last when the count is odd.
+    n = len(wxb) // 2
+    total = torch.dot(torch.stack(wxb[:n]), torch.stack(wxb[n: 2 * n]))
+    return total + wxb[-1] if len(wxb) % 2 else total
+
+
 def _torch_apply(torch, prim, *args):
     # Plain numbers (constants of an expression) become float64 tensors.
     tensors = [a if isinstance(a, torch.Tensor) else torch.tensor(float(a), dtype=torch.float64)
@@ -108,7 +115,7 @@ TORCH_OPS = {
     "maximum": lambda torch, p, x, y: torch.maximum(x, y),
     "minimum": lambda torch, p, x, y: torch.minimum(x, y),
     "sum": lambda torch, p, *xs: torch.stack(xs).sum(),
-    "dot": lambda torch, p, *wx: torch.dot(torch.stack(wx[: len(wx) // 2]), torch.stack(wx[len(wx) // 2:])),
+    "dot": lambda torch, p, *wxb: _torch_dot(torch, wxb),
 }
 
 

@@ -227,8 +227,8 @@ def test_prepare_is_called_per_run_and_its_value_passed():
 
 def test_ratios_are_against_chaingrad_in_the_same_case():
     results = [
-        {"workload": "moons", "case": "step", "impl": "chaingrad", "median_s": 0.02},
-        {"workload": "moons", "case": "step", "impl": "micrograd", "median_s": 2.0},
+        {"workload": "moons", "case": "loop", "impl": "chaingrad", "median_s": 0.02},
+        {"workload": "moons", "case": "loop", "impl": "micrograd", "median_s": 2.0},
         {"workload": "wide", "case": "n", "impl": "chaingrad naive", "median_s": 0.5},
         {"workload": "wide", "case": "n", "impl": "chaingrad dot", "median_s": 0.1},
         {"workload": "wide", "case": "n", "impl": "micrograd", "median_s": None, "status": "fails"},
@@ -286,3 +286,11 @@ def test_a_failure_at_a_small_size_is_carried_to_larger_sizes_without_running():
     interleave([large], repeats=2, budget_s=1.0, warmup=False, isolate=False)
     assert ran == []
     assert large.status == "fails: RecursionError (as at 10 nodes)"
+
+
+def test_the_training_loop_runs_in_a_child_process_and_reports_each_step():
+    from benchmarks.workloads import moons
+
+    times = moons._loop_in_child("chaingrad", 3, 60.0)
+    assert isinstance(times, list) and len(times) == 3 and all(t > 0 for t in times)
+    assert moons._loop_in_child("no such implementation", 3, 60.0).startswith("error")

@@ -54,28 +54,29 @@ def test_odd_shapes_work_forward_and_backward(nin, nouts):
     assert len(model.parameters()) == expected
 
 
-def test_a_neuron_is_one_dot_node_plus_the_bias():
+def test_a_neuron_is_one_dot_node_with_the_bias():
     neuron = nn.Neuron(5, activation="relu", seed=0)
     out = neuron([1.0, 2.0, 3.0, 4.0, 5.0])
     assert out.op == "relu"
-    (pre,) = out.parents
-    assert pre.op == "add"
-    dot, bias = pre.parents
-    assert bias is neuron.b
+    (dot,) = out.parents
+    # w·x + b is one node: the weights, then the inputs, then the bias.
     assert dot.op == "dot" and dot.parents[:5] == tuple(neuron.w)
-    assert [x.data for x in dot.parents[5:]] == [1.0, 2.0, 3.0, 4.0, 5.0]
-    assert len(autograd.topological_order(out)) == 5 + 5 + 1 + 3  # weights, inputs, bias, dot/add/relu
+    assert [x.data for x in dot.parents[5:10]] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert dot.parents[10] is neuron.b
+    by_hand = sum(w.data * x for w, x in zip(neuron.w, range(1, 6), strict=True)) + neuron.b.data
+    assert dot.data == pytest.approx(by_hand)
+    assert len(autograd.topological_order(out)) == 5 + 5 + 1 + 2  # weights, inputs, bias, dot/relu
 
 
 def test_inputs_become_values_once_per_model_call_not_once_per_neuron():
     model = nn.MLP(2, [3, 1], seed=0)
     out = model([1.0, 2.0])
     first_layer_dots = {
-        id(n) for n in autograd.topological_order(out) if n.op == "dot" and len(n.parents) == 4
+        id(n) for n in autograd.topological_order(out) if n.op == "dot" and len(n.parents) == 5
     }
     assert len(first_layer_dots) == 3
     input_leaves = {
-        id(p) for n in autograd.topological_order(out) if id(n) in first_layer_dots for p in n.parents[2:]
+        id(p) for n in autograd.topological_order(out) if id(n) in first_layer_dots for p in n.parents[2:4]
     }
     assert len(input_leaves) == 2
 

@@ -47,3 +47,17 @@ def test_second_order_gradcheck_over_the_domain(prim, data):
 def test_first_and_second_derivatives_match_pytorch(prim, data, torch_oracle):
     point = data.draw(op_inputs(prim), label="inputs")
     torch_oracle.assert_agrees(function_of(prim), lambda ts: torch_oracle.apply(prim, *ts), point)
+
+
+@given(data=st.data())
+def test_dot_with_a_bias_to_second_order(data):
+    # The table's dot with an odd input count: w1..wn, x1..xn and the bias last.
+    dot = autograd.ops.TABLE["dot"]
+    point = data.draw(op_inputs(dot, n_inputs=5), label="inputs")
+    assert gradcheck(function_of(dot, 5), point, order=2)
+
+
+def test_dot_with_a_bias_matches_pytorch(torch_oracle):
+    dot = autograd.ops.TABLE["dot"]
+    point = [0.3, -1.2, 2.0, 0.7, -0.4]
+    torch_oracle.assert_agrees(function_of(dot, 5), lambda ts: torch_oracle.apply(dot, *ts), point)

@@ -231,3 +231,15 @@ def test_kink_conventions_match_torch():
         for got, want in zip((leaf.grad for leaf in leaves), expected, strict=True):
             # d(x^y)/dy at a negative base is undefined: NaN in both
             assert got == want or (math.isnan(got) and math.isnan(want)), (theirs, inputs)
+
+
+def test_dot_with_a_bias_is_one_node_whose_bias_partial_is_one():
+    ws = [Value(1.5), Value(-2.0)]
+    xs = [Value(0.5), Value(3.0)]
+    b = Value(0.25)
+    out = autograd.dot(ws, xs, b)
+    assert out.op == "dot" and out.parents == (*ws, *xs, b)
+    assert out.data == (1.5 * 0.5 + -2.0 * 3.0) + 0.25
+    out.backward()
+    assert [v.grad for v in (*ws, *xs, b)] == [0.5, 3.0, 1.5, -2.0, 1.0]
+    assert autograd.dot([1.5, -2.0], [0.5, 3.0], 0.25) == out.data  # floats in, float out

@@ -84,11 +84,12 @@ def test_infinite_bounds_are_made_finite():
     assert lo == 1.0 and math.isfinite(hi)
 
 
-def test_nary_ops_repeat_their_interval_and_dot_needs_an_even_count():
+def test_nary_ops_repeat_their_interval_and_dot_needs_a_weight_and_an_input():
     assert domain_of("sum", 3) == [TABLE["sum"].domain[0]] * 3
     assert len(domain_of("dot")) == strategies.DEFAULT_NARY_INPUTS
-    with pytest.raises(ValueError, match="dot cannot take 3 inputs"):
-        domain_of("dot", 3)
+    assert len(domain_of("dot", 3)) == 3  # w, x and a bias
+    with pytest.raises(ValueError, match="dot cannot take 1 inputs"):
+        domain_of("dot", 1)
     with pytest.raises(ValueError, match="add takes 2 inputs, not 3"):
         domain_of("add", 3)
 

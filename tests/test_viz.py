@@ -261,6 +261,9 @@ def test_edges_of_order_sensitive_ops_are_numbered():
     assert all("label" not in e for _, _, e in edges)  # mul is commutative
     nodes, edges = parse_dot(viz.to_dot(autograd.dot([a, b], [b, 3.0]), legend=False))
     assert sorted(e["label"] for _, b_, e in edges if b_ == "op0") == ["w0", "w1", "x0", "x1"]
+    nodes, edges = parse_dot(viz.to_dot(autograd.dot([a, b], [b, 3.0], Value(1.0, "c")), legend=False))
+    labels = {a_: e["label"] for a_, b_, e in edges if b_ == "op0" and e["label"] == "b"}
+    assert list(labels) == [node_for_label(nodes, "c")]  # the bias edge
 
 
 # ---------------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def _input_count(prim: Primitive, n_inputs: int | None) -> int:
             raise ValueError(f"strategies: {prim.display} takes {prim.arity} inputs, not {n_inputs}")
         return prim.arity
     n = DEFAULT_NARY_INPUTS if n_inputs is None else n_inputs
-    if n < 1 or (prim.name == "dot" and n % 2):
+    if n < 1 or (prim.name == "dot" and n < 2):
         raise ValueError(f"strategies: {prim.display} cannot take {n} inputs")
     return n
 
@@ -244,7 +244,9 @@ def function_of(op: OpLike, n_inputs: int | None = None) -> Callable[..., Any]:
     if prim is op_table.TABLE.get("sum"):
         return lambda *xs: op_table.sum(xs)
     if prim is op_table.TABLE.get("dot"):
-        return lambda *wx: op_table.dot(wx[: len(wx) // 2], wx[len(wx) // 2:])
+        # w1..wn, x1..xn, and a bias last when the count is odd
+        return lambda *wxb: op_table.dot(wxb[: len(wxb) // 2], wxb[len(wxb) // 2: 2 * (len(wxb) // 2)],
+                                         wxb[-1] if len(wxb) % 2 else None)
     if prim is op_table.TABLE.get(name):
         return getattr(op_table, name)
     if name == "pow_const" and "exponent" in prim.params:
@@ -306,7 +308,7 @@ def expressions(
         prim = draw(st.sampled_from(prims))
         n = prim.arity
         if n is None:
-            n = 2 * draw(st.integers(1, 3)) if prim is op_table.TABLE.get("dot") else draw(st.integers(2, 4))
+            n = draw(st.integers(2, 7)) if prim is op_table.TABLE.get("dot") else draw(st.integers(2, 4))
         constant_at = -1
         if n == 2 and prim.name != "pow":
             # Which operand is a plain number, if any (shrinks towards none).
@@ -464,7 +466,8 @@ class Expression:
                 return f"sum([{', '.join(inner)}])", _ATOM
             if prim.name == "dot" and prim is op_table.TABLE["dot"]:
                 half = len(inner) // 2
-                return f"dot([{', '.join(inner[:half])}], [{', '.join(inner[half:])}])", _ATOM
+                bias = f", {inner[-1]}" if len(inner) % 2 else ""
+                return f"dot([{', '.join(inner[:half])}], [{', '.join(inner[half: 2 * half])}]{bias})", _ATOM
             if prim.name == "leaky_relu" and "slope" in prim.params:
                 inner.append(repr(float(prim.params["slope"])))
             return f"{prim.name}({', '.join(inner)})", _ATOM
