@@ -64,19 +64,34 @@ def _operations_in_order(root: Value) -> list[Value]:
             node.grad = done
             emit(node)
             continue
-        node.grad = entered
-        push(node)  # seen again once every parent above it on the stack is emitted
+        # Push the parents still to visit, and the node under them to be emitted after them;
+        # a node with none left (all leaves or done) is emitted at once.
+        waiting = False
         a = node._a
         b = node._b
         if b is MANY:
             for p in a:
                 if p._prim is not None and p.grad is not done:
+                    if not waiting:
+                        waiting = True
+                        node.grad = entered
+                        push(node)
                     push(p)
-            continue
-        if a._prim is not None and a.grad is not done:
-            push(a)
-        if b is not None and b._prim is not None and b.grad is not done:
-            push(b)
+        else:
+            if a._prim is not None and a.grad is not done:
+                waiting = True
+                node.grad = entered
+                push(node)
+                push(a)
+            if b is not None and b._prim is not None and b.grad is not done:
+                if not waiting:
+                    waiting = True
+                    node.grad = entered
+                    push(node)
+                push(b)
+        if not waiting:
+            node.grad = done
+            emit(node)
     return order
 
 
@@ -156,6 +171,7 @@ def backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> No
 
     With `create_graph=True` each `.grad` is a Value whose graph contains the leaf itself (a
     reference cycle, as in PyTorch): prefer `gradients(..., create_graph=True)` for higher order.
+    Two threads must not backpropagate through the same nodes at once (both write `.grad`).
     """
     if not isinstance(gradient, Value):
         gradient = to_float(gradient, "backward gradient")

@@ -141,14 +141,14 @@ def _pick(x: Any, y: Any, first: bool) -> tuple[float, float]:
     return (0.5, 0.5)
 
 
-def _dot_forward(wxb: tuple[float, ...]) -> float:
+def _dot_forward(*wxb: float) -> float:
     """sum(w_i x_i), plus b when the count is odd (the bias is the last input)."""
     n = len(wxb) // 2
     total = builtins.sum(map(operator.mul, wxb[:n], wxb[n: 2 * n]), 0.0)
     return total + wxb[-1] if len(wxb) % 2 else total
 
 
-def _dot_partials(wxb_out: tuple[Any, ...]) -> tuple[Any, ...]:
+def _dot_partials(*wxb_out: Any) -> tuple[Any, ...]:
     """(x1..xn, w1..wn[, 1]): the partials of dot with respect to w1..wn, x1..xn[, b]."""
     n = (len(wxb_out) - 1) // 2
     if len(wxb_out) % 2:  # 2n inputs and the output: no bias
@@ -198,7 +198,7 @@ minimum = defprim("minimum", _minimum, lambda x, y, out: _pick(x, y, False), 2, 
 _SUM = Primitive("sum", lambda *xs: builtins.sum(xs, 0.0),
                  lambda *xs_out: (1.0,) * (len(xs_out) - 1), None, [WIDE])
 # dot(w1..wn, x1..xn[, b]) = sum(w_i x_i) (+ b):   d/dw_i = x_i, d/dx_i = w_i, d/db = 1.
-_DOT = Primitive("dot", lambda *wxb: _dot_forward(wxb), lambda *wxb_out: _dot_partials(wxb_out), None, [WIDE])
+_DOT = Primitive("dot", _dot_forward, _dot_partials, None, [WIDE])
 TABLE["sum"] = _SUM
 TABLE["dot"] = _DOT
 
@@ -312,8 +312,8 @@ def dot(ws: Iterable[Any], xs: Iterable[Any], bias: Any = None) -> Any:
         return record(out, _DOT, inputs, MANY)
     lifted = _as_inputs(inputs, "dot")
     if lifted is None or not lifted:
-        return _dot_forward(tuple(to_float(v, "dot") for v in inputs))
-    return record(_dot_forward(tuple(v.data for v in lifted)), _DOT, lifted, MANY)
+        return _dot_forward(*[to_float(v, "dot") for v in inputs])
+    return record(_dot_forward(*[v.data for v in lifted]), _DOT, lifted, MANY)
 
 
 # ---------------------------------------------------------------------------------------------
