@@ -1,6 +1,9 @@
-"""The backward pass: topological order, the chain rule into a dict of gradients, `.grad` writes.
+"""The backward pass: topological order and the chain rule.
 
-The engine knows no op: for each node it asks the node's primitive for its partial derivatives.
+`gradients()` (and everything under `create_graph`) collects d root / d node in a dict and leaves
+`.grad` alone; `backward()`'s fast path accumulates floats straight into `.grad` along its own walk,
+which is what training runs. The engine knows no op: for each node it asks the node's primitive
+for its partial derivatives.
 """
 
 from __future__ import annotations

@@ -69,17 +69,11 @@ def record(data: float, prim: Primitive, a: Any, b: Any = None) -> Value:
     the tuple `a` with `b=MANY` (n-ary)."""
     if modes.special:
         return _record_in_mode(data, prim, a, b)
-    # _node, inlined: this is the hot path of every operation.
-    node = _new(Value)
-    node.data = data
-    node.grad = 0.0
-    node._prim = prim
-    node._a = a
-    node._b = b
-    return node
+    return _node(data, prim, a, b)
 
 
 def _node(data: float, prim: Primitive | None, a: Any, b: Any) -> Value:
+    """A new Value; unary and binary ops inline this (their hot path, see make_function)."""
     node = _new(Value)
     node.data = data
     node.grad = 0.0
@@ -121,7 +115,7 @@ def make_function(prim: Primitive) -> Callable[..., Any]:
             data = forward(x.data)
             if modes.special:
                 return _record_in_mode(data, prim, x, None)
-            # record(), inlined for the two most common shapes: this is every op's hot path.
+            # record() and _node(), inlined for the two most common shapes: every op's hot path.
             node = _new(Value)
             node.data = data
             node.grad = 0.0
