@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import subprocess
 import tempfile
 from collections import deque
 from collections.abc import Iterable
@@ -431,7 +432,7 @@ def save(root: Value, path: str | os.PathLike[str], **kwargs: Any) -> Path:
     if fmt in ("dot", "gv"):
         data = to_dot(root, **kwargs).encode("utf-8")
     elif fmt in ("svg", "png", "pdf"):
-        data = draw_dot(root, **kwargs).pipe(format=fmt)
+        data = _render(root, fmt, **kwargs)
     else:
         raise ValueError(
             f"viz.save: cannot tell the format of {str(path)!r} from its extension; "
@@ -448,18 +449,34 @@ def repr_svg(root: Value) -> str | None:
     if shutil.which("dot") is None:
         return None
     try:
-        graph = draw_dot(root)
-    except ImportError:
-        return None
-    try:
-        return graph.pipe(format="svg", encoding="utf-8")
-    except GraphvizNotFoundError:
+        return _render(root, "svg").decode("utf-8")
+    except (GraphvizNotFoundError, RuntimeError):
         return None
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers of the public API
 # ---------------------------------------------------------------------------------------------
+
+
+def _render(root: Value, fmt: str, **kwargs: Any) -> bytes:
+    """The graph rendered by Graphviz: through the graphviz package, or the `dot` program alone."""
+    try:
+        import graphviz  # noqa: F401 (only asks whether the package is there)
+    except ImportError:
+        return _run_dot(to_dot(root, **kwargs), fmt)
+    return draw_dot(root, **kwargs).pipe(format=fmt)
+
+
+def _run_dot(source: str, fmt: str) -> bytes:
+    """`dot -T<fmt>` on the DOT text: rendering without the graphviz Python package."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphvizNotFoundError()
+    done = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"viz: dot -T{fmt} failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    return done.stdout
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -594,6 +594,22 @@ def test_without_the_graphviz_package(monkeypatch):
     assert "digraph chaingrad {" in viz.to_dot(out)
     with pytest.raises(ImportError, match=r"pip install graphviz"):
         viz.draw_dot(out)
+
+
+def test_without_the_graphviz_package_the_dot_program_still_renders(tmp_path, monkeypatch):
+    require_dot()
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    monkeypatch.setattr(viz, "_DIGRAPH_CLASS", None)
+    out = small_graph()
+    path = viz.save(out, tmp_path / "graph.svg")
+    svg = ET.fromstring(path.read_bytes())
+    n_values, n_ops, _ = expected_counts(out)
+    assert len([t for t in svg_groups(svg, "node") if re.fullmatch(r"(n|op)\d+", t)]) == n_values + n_ops
+    assert "<svg" in out._repr_svg_()
+    monkeypatch.setenv("PATH", "")  # and with neither: the install help, no file, the text repr
+    with pytest.raises(viz.GraphvizNotFoundError, match="apt-get install graphviz"):
+        viz.save(out, tmp_path / "other.svg")
+    assert not (tmp_path / "other.svg").exists()
     assert out._repr_svg_() is None
 
 
