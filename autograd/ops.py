@@ -342,5 +342,5 @@ Value.__rpow__ = _swap(power)
 Value.__neg__ = neg
 Value.__abs__ = abs
 Value.__array_ufunc__ = None  # NumPy scalars defer to Value's reflected operators
-for _fn in (exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, softplus, sin, cos, abs):
+for _fn in (exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, softplus, sin, cos, abs, maximum, minimum):
     setattr(Value, _fn.__name__, _fn)

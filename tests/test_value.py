@@ -248,3 +248,12 @@ def test_unary_plus_and_minus():
     assert n.op == "neg" and n.parents == (x,) and n.data == -1.5
     (-n).backward()
     assert x.grad == 1.0
+
+
+def test_maximum_and_minimum_are_methods_too():
+    a, b = Value(2.0), Value(-3.0)
+    high, low = a.maximum(b), a.minimum(-1.0)
+    assert (high.op, high.parents, high.data) == ("maximum", (a, b), 2.0)
+    assert (low.op, low.data) == ("minimum", -1.0)
+    (high + low).backward()
+    assert (a.grad, b.grad) == (1.0, 0.0)  # a wins the max; the constant -1.0 wins the min
