@@ -3,7 +3,8 @@
 `gradients()` (and everything under `create_graph`) collects d root / d node in a dict and leaves
 `.grad` alone; `backward()`'s fast path accumulates floats straight into `.grad` along its own walk,
 which is what training runs. The engine knows no op: for each node it asks the node's primitive
-for its partial derivatives.
+for its partial derivatives (or, on the fast path, runs the primitive's float kernel when it has
+one: see `Primitive`).
 """
 
 from __future__ import annotations
@@ -206,6 +207,8 @@ def backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> No
                     a.grad += g * da
                 if db is not None:
                     b.grad += g * db
+            elif prim.accumulate is not None:
+                prim.accumulate(a, g)  # the op's fused float kernel (dot, sum)
             else:
                 partials = prim.partials(*[p.data for p in a], node.data)
                 for p, d in zip(a, partials):  # noqa: B905 (counts checked at declaration)

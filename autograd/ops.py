@@ -18,13 +18,15 @@ import builtins
 import functools
 import math
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from . import modes
 from .primitive import Primitive, constant, make_function, record
 from .value import MANY, Value, to_float
 
 TABLE: dict[str, Primitive] = {}
+_new = object.__new__
 
 
 def defprim(name: str, forward, partials, arity: int | None, domain=None, kinks=None):
@@ -156,6 +158,22 @@ def _dot_partials(*wxb_out: Any) -> tuple[Any, ...]:
     return wxb_out[n: 2 * n] + wxb_out[:n] + (1.0,)
 
 
+def _dot_accumulate(wxb: Sequence[Value], g: float) -> None:
+    """backward's float kernel for dot: w_i.grad += g x_i, x_i.grad += g w_i, b.grad += g."""
+    n = len(wxb) // 2
+    for w, x in zip(wxb[:n], wxb[n: 2 * n]):  # noqa: B905 (equal halves by construction)
+        w.grad += g * x.data
+        x.grad += g * w.data
+    if len(wxb) % 2:
+        wxb[-1].grad += g
+
+
+def _sum_accumulate(xs: Sequence[Value], g: float) -> None:
+    """backward's float kernel for sum: every partial is 1."""
+    for x in xs:
+        x.grad += g
+
+
 WIDE = (-10.0, 10.0)
 POSITIVE = (0.05, 100.0)
 
@@ -196,9 +214,10 @@ minimum = defprim("minimum", _minimum, lambda x, y, out: _pick(x, y, False), 2, 
 
 # -- n-ary: one node for many terms --
 _SUM = Primitive("sum", lambda *xs: builtins.sum(xs, 0.0),
-                 lambda *xs_out: (1.0,) * (len(xs_out) - 1), None, [WIDE])
+                 lambda *xs_out: (1.0,) * (len(xs_out) - 1), None, [WIDE],
+                 accumulate=_sum_accumulate)
 # dot(w1..wn, x1..xn[, b]) = sum(w_i x_i) (+ b):   d/dw_i = x_i, d/dx_i = w_i, d/db = 1.
-_DOT = Primitive("dot", _dot_forward, _dot_partials, None, [WIDE])
+_DOT = Primitive("dot", _dot_forward, _dot_partials, None, [WIDE], accumulate=_dot_accumulate)
 TABLE["sum"] = _SUM
 TABLE["dot"] = _DOT
 
@@ -309,7 +328,16 @@ def dot(ws: Iterable[Any], xs: Iterable[Any], bias: Any = None) -> Any:
     except (AttributeError, TypeError):
         out = None
     if type(out) is float and inputs:
-        return record(out, _DOT, inputs, MANY)
+        if modes.special:
+            return record(out, _DOT, inputs, MANY)
+        # record() inlined: a neuron's pre-activation is the most common node of a network.
+        node = _new(Value)
+        node.data = out
+        node.grad = 0.0
+        node._prim = _DOT
+        node._a = inputs
+        node._b = MANY
+        return node
     lifted = _as_inputs(inputs, "dot")
     if lifted is None or not lifted:
         return _dot_forward(*[to_float(v, "dot") for v in inputs])

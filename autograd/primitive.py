@@ -28,9 +28,15 @@ class Primitive:
     `partials(*inputs, out)` returns one partial derivative per input (None for an input with no
     gradient). It is called with floats for first derivatives and with Values under
     `create_graph`, so it must use only arithmetic and the dispatching math functions.
+
+    `accumulate(inputs, g)`, optional and only for n-ary ops, is backward()'s float kernel: it adds
+    g * d out / d input to each input's `.grad`, reading `.data` itself. It is the same calculus
+    as `partials`, fused with the accumulation so that a wide node costs one loop over its inputs
+    instead of a list of their data, a call of the rule and a second loop; tests check each
+    kernel against its rule.
     """
 
-    __slots__ = ("name", "forward", "partials", "arity", "domain", "kinks", "params")
+    __slots__ = ("name", "forward", "partials", "arity", "domain", "kinks", "params", "accumulate")
 
     def __init__(
         self,
@@ -41,6 +47,7 @@ class Primitive:
         domain: Sequence[tuple[float, float]] | None = None,
         kinks: Callable[..., Sequence[Any]] | None = None,
         params: dict[str, float] | None = None,
+        accumulate: Callable[[Sequence[Value], float], None] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -51,6 +58,7 @@ class Primitive:
         self.domain = domain
         self.kinks = kinks
         self.params = params or {}
+        self.accumulate = accumulate
 
     @property
     def display(self) -> str:

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import autograd
+from autograd import Value
 from autograd.ops import all_primitives
 from autograd.testing import gradcheck
 from autograd.testing.strategies import domain_of, function_of, op_inputs
@@ -61,3 +62,59 @@ def test_dot_with_a_bias_matches_pytorch(torch_oracle):
     dot = autograd.ops.TABLE["dot"]
     point = [0.3, -1.2, 2.0, 0.7, -0.4]
     torch_oracle.assert_agrees(function_of(dot, 5), lambda ts: torch_oracle.apply(dot, *ts), point)
+
+
+# -- backward()'s fast path against the rule --
+# gradcheck and the PyTorch oracle go through gradients(), which calls each rule. backward() runs
+# its own unrolled loop, or the op's fused float kernel (`accumulate`): it must agree.
+
+
+def _fast_path_against_rule(function, inputs, leaves, g):
+    out = function(*inputs)
+    out.backward(g)
+    by_rule = autograd.gradients(out, leaves)
+    for leaf, expected in zip(leaves, by_rule, strict=True):
+        assert leaf.grad == pytest.approx(g * expected, rel=1e-12, abs=1e-300), (out.op, inputs)
+
+
+@pytest.mark.parametrize("prim", PRIMITIVES, ids=IDS)
+@given(data=st.data(), g=st.floats(-4.0, 4.0))
+def test_backward_agrees_with_the_rule(prim, data, g):
+    leaves = [Value(x) for x in data.draw(op_inputs(prim), label="inputs")]
+    _fast_path_against_rule(function_of(prim), leaves, leaves, g)
+
+
+KERNELS = [p for p in PRIMITIVES if p.accumulate is not None]
+
+
+def test_the_wide_ops_have_float_kernels():
+    assert {p.name for p in KERNELS} == {"sum", "dot"}
+
+
+# Few leaves, many inputs: the same leaf is drawn several times, as w and as x of one dot.
+shared_inputs = st.tuples(
+    st.lists(st.floats(-10.0, 10.0), min_size=1, max_size=4),
+    st.lists(st.integers(0, 3), min_size=2, max_size=13),
+)
+
+
+@pytest.mark.parametrize("prim", KERNELS, ids=[p.name for p in KERNELS])
+@given(pool_picks=shared_inputs, g=st.floats(-4.0, 4.0))
+def test_float_kernels_agree_with_their_rules_on_shared_inputs(prim, pool_picks, g):
+    pool, picks = pool_picks
+    leaves = [Value(x) for x in pool]
+    inputs = [leaves[i % len(leaves)] for i in picks]
+    _fast_path_against_rule(function_of(prim, len(inputs)), inputs, leaves, g)
+
+
+def test_a_wrong_float_kernel_is_caught(monkeypatch):
+    def forgets_the_bias(wxb, g):
+        n = len(wxb) // 2
+        for w, x in zip(wxb[:n], wxb[n: 2 * n], strict=True):
+            w.grad += g * x.data
+            x.grad += g * w.data
+
+    monkeypatch.setattr(autograd.ops.TABLE["dot"], "accumulate", forgets_the_bias)
+    leaves = [Value(x) for x in (1.0, 2.0, 3.0)]
+    with pytest.raises(AssertionError):
+        _fast_path_against_rule(function_of(autograd.ops.TABLE["dot"], 3), leaves, leaves, 1.0)
