@@ -320,11 +320,13 @@ def dot(ws: Iterable[Any], xs: Iterable[Any], bias: Any = None) -> Any:
     inputs = (*ws, *xs) if bias is None else (*ws, *xs, bias)
     try:
         # The fast path: all Values. A plain number has no .data (AttributeError) and a NumPy
-        # scalar's .data is a buffer (TypeError); both take the lifting path below.
-        data = [v.data for v in inputs]
-        out = builtins.sum(map(operator.mul, data[:n], data[n: 2 * n]), 0.0)
+        # scalar's .data is a buffer (TypeError); both take the lifting path below. A plain loop:
+        # fewer instructions than sum(map(mul, ...)) over a list of the data.
+        out = 0.0
+        for w, x in zip(ws, xs):  # noqa: B905 (lengths checked above)
+            out += w.data * x.data
         if bias is not None:
-            out = out + data[-1]
+            out += bias.data
     except (AttributeError, TypeError):
         out = None
     if type(out) is float and inputs:
