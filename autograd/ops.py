@@ -29,9 +29,9 @@ TABLE: dict[str, Primitive] = {}
 _new = object.__new__
 
 
-def defprim(name: str, forward, partials, arity: int | None, domain=None, kinks=None):
+def defprim(name: str, forward, partials, arity: int | None, domain=None, kinks=None, doc: str = ""):
     """Add a built-in primitive to TABLE and return its dispatching function."""
-    prim = Primitive(name, forward, partials, arity, domain, kinks)
+    prim = Primitive(name, forward, partials, arity, domain, kinks, doc=doc)
     TABLE[name] = prim
     return make_function(prim)
 
@@ -45,6 +45,17 @@ def _div(x: float, y: float) -> float:
     if y == 0.0:
         raise ZeroDivisionError(f"div: division by zero ({x!r} / {y!r})")
     return x / y
+
+
+def _quotient(x: float, y: float) -> float:
+    # IEEE 754 division, for derivative rules: x/0 is ±inf (signed by x and by the zero's sign),
+    # 0/0 and nan/0 are nan. Python's float division raises instead.
+    try:
+        return x / y
+    except ZeroDivisionError:
+        if x != x or x == 0.0:
+            return math.nan
+        return math.copysign(math.inf, x) * math.copysign(1.0, y)
 
 
 def _power(x: float, y: float) -> float:
@@ -187,6 +198,12 @@ sub = defprim("sub", operator.sub, lambda x, y, out: (1.0, -1.0), 2, [WIDE, WIDE
 mul = defprim("mul", operator.mul, lambda x, y, out: (y, x), 2, [WIDE, WIDE])
 div = defprim("div", _div, lambda x, y, out: (1 / y, -out / y), 2, [WIDE, WIDE],
               kinks=lambda x, y: (y,))
+# x / y with IEEE 754 results at y = 0 (±inf, nan) instead of an error: what rules divide with
+# where a derivative is infinite at a boundary of the domain (sqrt'(0) = inf).
+quotient = defprim("quotient", _quotient, lambda x, y, out: (quotient(1.0, y), -quotient(out, y)), 2,
+                   [WIDE, WIDE], kinks=lambda x, y: (y,),
+                   doc="x / y with IEEE 754 results at y = 0: ±inf for x ≠ 0, nan for x = 0 or nan. "
+                       "Derivatives 1/y and -x/y². Never raises (used by derivative rules).")
 neg = defprim("neg", operator.neg, lambda x, out: (-1.0,), 1, [WIDE])
 identity = defprim("identity", _identity, lambda x, out: (1.0,), 1, [WIDE])
 # x ** y, both differentiable:   d/dx = y x^(y-1),   d/dy = x^y log x

@@ -36,7 +36,9 @@ class Primitive:
     kernel against its rule.
     """
 
-    __slots__ = ("name", "forward", "partials", "arity", "domain", "kinks", "params", "accumulate")
+    __slots__ = (
+        "name", "forward", "partials", "arity", "domain", "kinks", "params", "accumulate", "doc",
+    )
 
     def __init__(
         self,
@@ -48,6 +50,7 @@ class Primitive:
         kinks: Callable[..., Sequence[Any]] | None = None,
         params: dict[str, float] | None = None,
         accumulate: Callable[[Sequence[Value], float], None] | None = None,
+        doc: str = "",
     ) -> None:
         self.name = name
         self.forward = forward
@@ -59,6 +62,9 @@ class Primitive:
         self.kinks = kinks
         self.params = params or {}
         self.accumulate = accumulate
+        # The op's definition for users: formula, derivative, domain, errors, value at kinks.
+        # Its function's docstring is generated from it (see `docstring`), so the two cannot drift.
+        self.doc = doc
 
     @property
     def display(self) -> str:
@@ -70,6 +76,19 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.display}>"
+
+
+def docstring(prim: Primitive) -> str:
+    """The docstring of `prim`'s function, generated from its table entry."""
+    summary = prim.doc.strip() or f"`{prim.name}` (a user-declared primitive)."
+    inputs = {None: "any number of inputs", 1: "one input", 2: "two inputs"}.get(
+        prim.arity, f"{prim.arity} inputs"
+    )
+    return (
+        f"{summary}\n\n"
+        f"A primitive of the op table ({inputs}): on floats it returns a float; when any input\n"
+        f"is a Value it records a node, whose derivatives of every order come from the same entry."
+    )
 
 
 def record(data: float, prim: Primitive, a: Any, b: Any = None) -> Value:
@@ -164,7 +183,7 @@ def make_function(prim: Primitive) -> Callable[..., Any]:
             return record(forward(*[v.data for v in inputs]), prim, inputs, MANY)
 
     apply.__name__ = apply.__qualname__ = name
-    apply.__doc__ = f"`{name}` on floats or Values (a primitive of the op table)."
+    apply.__doc__ = docstring(prim)
     apply.primitive = prim  # type: ignore[attr-defined]
     return apply
 
@@ -177,6 +196,7 @@ def primitive(
     arity: int | None = None,
     domain: Sequence[tuple[float, float]] | None = None,
     kinks: Callable[..., Sequence[Any]] | None = None,
+    doc: str = "",
 ) -> Callable[..., Any]:
     """Declare a new primitive; returns the function that applies it to floats or Values.
 
@@ -198,7 +218,9 @@ def primitive(
             )
         return result
 
-    return make_function(Primitive(name, checked_forward, checked_partials, arity, domain, kinks))
+    return make_function(
+        Primitive(name, checked_forward, checked_partials, arity, domain, kinks, doc=doc)
+    )
 
 
 def _positional_arity(fn: Callable[..., Any], name: str) -> int:

@@ -94,6 +94,7 @@ TORCH_OPS = {
     "sub": lambda torch, p, x, y: x - y,
     "mul": lambda torch, p, x, y: x * y,
     "div": lambda torch, p, x, y: x / y,
+    "quotient": lambda torch, p, x, y: x / y,
     "neg": lambda torch, p, x: -x,
     "identity": lambda torch, p, x: x * 1.0,
     # x ** y as exp(y log x) (x > 0 in the domain): torch.pow's backward masks the derivative

@@ -19,6 +19,7 @@ CASES = {
     "sub": (lambda a, b: a - b, (2.0, -3.0), 5.0, (1.0, -1.0)),
     "mul": (lambda a, b: a * b, (2.0, -3.0), -6.0, (-3.0, 2.0)),
     "div": (lambda a, b: a / b, (3.0, -4.0), -0.75, (-0.25, -0.1875)),  # 1/y, -x/y^2
+    "quotient": (autograd.ops.quotient, (3.0, -4.0), -0.75, (-0.25, -0.1875)),  # as div
     "neg": (lambda a: -a, (2.0,), -2.0, (-1.0,)),
     "identity": (autograd.ops.identity, (2.0,), 2.0, (1.0,)),
     "pow": (autograd.ops.pow, (2.0, 3.0), 8.0, (12.0, 8 * LN2)),  # y x^(y-1), x^y ln x
@@ -56,6 +57,12 @@ EXTRA_CASES = {
     "maximum(4, -1)": (autograd.maximum, (4.0, -1.0), 4.0, (1.0, 0.0)),
     "minimum(4, -1)": (autograd.minimum, (4.0, -1.0), -1.0, (0.0, 1.0)),
 }
+
+
+def test_quotient_gives_ieee_results_at_a_zero_divisor():
+    q = autograd.ops.quotient
+    assert (q(1.0, 0.0), q(-1.0, 0.0), q(1.0, -0.0)) == (math.inf, -math.inf, -math.inf)
+    assert math.isnan(q(0.0, 0.0)) and math.isnan(q(math.nan, 0.0))
 
 
 def test_every_op_of_the_table_has_a_case():
