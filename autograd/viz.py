@@ -2,6 +2,9 @@
 
 Every Value is a record node (label, data, grad) and every operation its own small node, so
 edges run input -> op -> output and an input used twice (`x * x`) has two edges into its op.
+By default a drawing picks the layout (left to right, or top to bottom with the fields of each
+record side by side or stacked) that shows it largest within 12.5 x 12.5 inches, a notebook
+cell's width, and Graphviz shrinks anything bigger to that size.
 
 `to_dot` builds the DOT text here and needs neither the graphviz package nor the `dot` program;
 `draw_dot`, `save` and `repr_svg` import the graphviz package lazily, so the engine never needs it.
@@ -9,13 +12,15 @@ edges run input -> op -> output and an input used twice (`x * x`) has two edges 
 
 from __future__ import annotations
 
+import html
 import math
 import os
+import reprlib
 import shutil
 import subprocess
 import tempfile
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +31,18 @@ from .value import Value
 if TYPE_CHECKING:
     import graphviz
 
+    from .explorer import Explanation
+
 RANKDIRS = ("LR", "RL", "TB", "BT")
+AUTO = "auto"  # rankdir: left to right or top to bottom, whichever draws the graph larger in `size`
 COLOR_MODES = (None, "role", "grad")
+
+# The largest picture, in inches (Graphviz shrinks a bigger drawing to fit, never enlarges one):
+# 12.5 in is 1,200 px at 96 dpi, a wide notebook cell. size=None draws at the natural size.
+DEFAULT_SIZE = (12.5, 12.5)
+# Spacing between nodes of one rank and between ranks, in inches (Graphviz's are 0.25 and 0.5).
+NODESEP, RANKSEP = 0.15, 0.25
+PAD = 0.15  # margin around a drawing shrunk to `size`, in inches (Graphviz's default is 0.0555)
 
 # Fill colour of each role of a Value node (color_by=None or "role").
 ROLE_COLORS = {
@@ -44,11 +59,11 @@ ROLE_NAMES = {
 }
 OP_COLOR = "#f0f0f0"
 
-# color_by="grad": a diverging scale over log10 |grad|, white at |grad| = 1, saturated blue
-# (vanishing) at 10^-GRAD_DECADES and below, saturated red (exploding) at 10^GRAD_DECADES and above.
-GRAD_DECADES = 6.0
-VANISHING_COLOR = (0x21, 0x66, 0xAC)
-EXPLODING_COLOR = (0xB2, 0x18, 0x2B)
+# color_by="grad": a sequential scale over log10 |grad| between the smallest and the largest
+# non-zero |grad| of the graph being drawn, from pale yellow (smallest) through orange to dark red
+# (largest), so any graph uses the whole scale; the legend gives the numbers.
+GRAD_STOPS = ((0xFF, 0xFF, 0xCC), (0xFD, 0x8D, 0x3C), (0x80, 0x00, 0x26))
+GRAD_LEGEND_SWATCHES = 5
 ZERO_GRAD_COLOR = "#bdbdbd"  # exactly zero: no gradient reached the node
 NONFINITE_GRAD_COLOR = "#000000"  # nan or inf
 
@@ -92,7 +107,7 @@ class GraphvizNotFoundError(RuntimeError):
 def nodes_by_distance(root: Value) -> list[Value]:
     """Every Value `root` depends on, once each, in breadth-first order from `root` (iterative)."""
     if not isinstance(root, Value):
-        raise TypeError(f"viz: expected a Value to draw, got {type(root).__name__} {root!r}")
+        raise TypeError(f"viz: expected a Value to draw, got {type(root).__name__} {reprlib.repr(root)}")
     seen = {root}
     order = [root]
     queue = deque(order)
@@ -119,23 +134,34 @@ def _count_up_to(root: Value, limit: int) -> int:
     return len(seen)
 
 
-def _parameter_set(params: Any, where: str) -> set[Value]:
-    """The Values of `params`: an iterable of Values, one Value, or anything with .parameters()."""
+def _parameter_names(params: Any, where: str) -> dict[Value, str]:
+    """The Values of `params`, each with its name ('' when unnamed).
+
+    `params` is one Value, an iterable of Values, a mapping name -> Value, or a model: anything with
+    `.named_parameters()` (names like 'layers.0.weight[3][1]') or `.parameters()`.
+    """
     if params is None:
-        return set()
+        return {}
     if isinstance(params, Value):
-        return {params}
-    if callable(getattr(params, "parameters", None)):
+        return {params: ""}
+    if callable(getattr(params, "named_parameters", None)):
+        params = dict(params.named_parameters())
+    elif callable(getattr(params, "parameters", None)):
         params = params.parameters()
-    if not isinstance(params, Iterable):
+    if isinstance(params, Mapping):
+        items = [(str(name), p) for name, p in params.items()]
+    elif isinstance(params, Iterable) and not isinstance(params, (str, bytes)):
+        items = [("", p) for p in params]
+    else:
         raise TypeError(
             f"{where} params: expected Values or an object with .parameters(), got {type(params).__name__}"
         )
-    found = set()
-    for i, p in enumerate(params):
+    found: dict[Value, str] = {}
+    for i, (name, p) in enumerate(items):
         if not isinstance(p, Value):
-            raise TypeError(f"{where} params: item {i} is a {type(p).__name__} {p!r}, not a Value")
-        found.add(p)
+            what = f"{name!r}" if name else f"item {i}"
+            raise TypeError(f"{where} params: {what} is a {type(p).__name__} {p!r}, not a Value")
+        found.setdefault(p, name)  # a Value listed twice keeps its first name
     return found
 
 
@@ -212,16 +238,26 @@ def _edge_labels(prim: Primitive, n_inputs: int) -> list[str]:
     return [str(i) for i in range(n_inputs)]
 
 
-def grad_color(grad: float) -> str:
-    """The fill colour for |grad| on the log scale: blue when vanishing, red when exploding."""
+def grad_range(values: Iterable[Value]) -> tuple[float, float] | None:
+    """(smallest, largest) finite non-zero |grad| among `values`, or None when there is none."""
+    mags = [math.fabs(g) for g in (_number(v.grad) for v in values) if g != 0.0 and math.isfinite(g)]
+    return (min(mags), max(mags)) if mags else None
+
+
+def grad_color(grad: float, lo: float, hi: float) -> str:
+    """The fill colour of `grad` on the log scale of |grad| from `lo` (pale yellow) to `hi` (dark red)."""
+    if not (0.0 < lo <= hi < math.inf):
+        raise ValueError(f"grad_color: need 0 < lo <= hi < inf, got lo={lo!r}, hi={hi!r}")
     if not math.isfinite(grad):
         return NONFINITE_GRAD_COLOR
     if grad == 0.0:
         return ZERO_GRAD_COLOR
-    t = max(-1.0, min(1.0, math.log10(math.fabs(grad)) / GRAD_DECADES))
-    target = VANISHING_COLOR if t < 0 else EXPLODING_COLOR
-    w = math.fabs(t)
-    r, g, b = (round(255 + (c - 255) * w) for c in target)  # blend white -> target by w
+    span = math.log(hi) - math.log(lo)
+    t = 1.0 if span == 0.0 else (math.log(math.fabs(grad)) - math.log(lo)) / span
+    t = min(1.0, max(0.0, t)) * (len(GRAD_STOPS) - 1)  # clipped outside [lo, hi]
+    i = min(int(t), len(GRAD_STOPS) - 2)
+    w = t - i  # blend stop i -> stop i + 1 by w
+    r, g, b = (round(c0 + (c1 - c0) * w) for c0, c1 in zip(GRAD_STOPS[i], GRAD_STOPS[i + 1], strict=True))
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
@@ -235,8 +271,103 @@ def _attrs(**attrs: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Choosing a layout that fits
+# ---------------------------------------------------------------------------------------------
+
+# Rough sizes in points, to compare layouts before Graphviz draws one (Helvetica 11 pt).
+_CHAR_PT, _FIELD_PAD_PT, _ROW_PT = 6.1, 16.0, 19.0
+_MIN_W_PT, _MIN_H_PT = 54.0, 36.0  # Graphviz's default node size, 0.75 x 0.5 in
+# (rankdir, fields stacked?) in order of preference when several fit equally well: the classic
+# left-to-right picture first.
+_LAYOUTS = (("LR", False), ("TB", True), ("TB", False), ("LR", True))
+
+
+def _value_box(fields: list[str], stacked: bool) -> tuple[float, float]:
+    widths = [_CHAR_PT * len(f) + _FIELD_PAD_PT for f in fields] or [_MIN_W_PT]
+    if stacked:
+        return max(_MIN_W_PT, max(widths)), max(_MIN_H_PT, _ROW_PT * len(fields))
+    return max(_MIN_W_PT, sum(widths)), _MIN_H_PT
+
+
+def _ranks(kept: list[Value], kept_set: set[Value]) -> dict[Value, int]:
+    """Each kept Value's longest distance from the root in Values (iterative: a reverse topological walk)."""
+    # Kahn's order from the root: a Value comes after every kept Value that uses it.
+    users = {v: 0 for v in kept}
+    for v in kept:
+        for p in set(v.parents):
+            if p in kept_set:
+                users[p] += 1
+    depth = {kept[0]: 0}
+    ready = [kept[0]]
+    while ready:
+        v = ready.pop()
+        for p in set(v.parents):
+            if p in kept_set:
+                depth[p] = max(depth.get(p, 0), depth[v] + 1)
+                users[p] -= 1
+                if users[p] == 0:
+                    ready.append(p)
+    return depth
+
+
+def layout_extent(
+    kept: list[Value],
+    fields: dict[Value, list[str]],
+    rankdir: str,
+    stacked: bool,
+    depth: dict[Value, int] | None = None,
+) -> tuple[float, float]:
+    """A rough (width, height) in points of the drawing in one layout, without running Graphviz."""
+    if depth is None:
+        depth = _ranks(kept, set(kept))
+    gap = NODESEP * 72.0
+    along: dict[int, float] = {}  # per rank: the nodes' extents along the rank, with the gaps
+    across: dict[int, float] = {}  # per rank: its thickest node across the rank
+
+    def place(rank: int, w: float, h: float) -> None:
+        a, c = (w, h) if rankdir in ("TB", "BT") else (h, w)
+        along[rank] = along.get(rank, -gap) + a + gap
+        across[rank] = max(across.get(rank, 0.0), c)
+
+    for v in kept:  # a Value at rank 2·depth, the op that made it just above, at 2·depth + 1
+        place(2 * depth[v], *_value_box(fields[v], stacked))
+        if v._prim is not None:
+            place(2 * depth[v] + 1, _MIN_W_PT, _MIN_H_PT)
+    breadth = max(along.values())
+    length = sum(across.values()) + RANKSEP * 72.0 * (len(across) - 1)
+    return (breadth, length) if rankdir in ("TB", "BT") else (length, breadth)
+
+
+def choose_layout(
+    kept: list[Value], fields: dict[Value, list[str]], size: tuple[float, float] | None
+) -> tuple[str, bool]:
+    """(rankdir, stacked fields) for which the graph, shrunk to fit `size`, is drawn largest."""
+    box_w, box_h = (72.0 * s for s in (size or DEFAULT_SIZE))
+    depth = _ranks(kept, set(kept))
+    best, best_scale = _LAYOUTS[0], -1.0
+    for rankdir, stacked in _LAYOUTS:
+        width, height = layout_extent(kept, fields, rankdir, stacked, depth)
+        scale = min(1.0, box_w / width, box_h / height)
+        if scale > best_scale * 1.05:  # a later layout must be clearly better to win
+            best, best_scale = (rankdir, stacked), scale
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
 # The DOT statements
 # ---------------------------------------------------------------------------------------------
+
+
+def _check_size(size: Any, where: str) -> tuple[float, float] | None:
+    if size is None:
+        return None
+    ok = isinstance(size, (tuple, list)) and len(size) == 2
+    ok = ok and all(
+        isinstance(s, (int, float)) and not isinstance(s, bool) and 0 < s < math.inf for s in size
+    )
+    if not ok:
+        raise ValueError(f"{where}: size must be None or (width, height) in inches, both > 0, got {size!r}")
+    return float(size[0]), float(size[1])
 
 
 def _statements(
@@ -249,50 +380,79 @@ def _statements(
     params: Any,
     legend: bool,
     where: str,
+    size: Any = DEFAULT_SIZE,
 ) -> list[str]:
     """The statements of the graph's body, one per line, without indentation."""
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"{where}: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    if rankdir not in RANKDIRS and rankdir != AUTO:
+        raise ValueError(
+            f"{where}: rankdir must be {AUTO!r} or one of {', '.join(RANKDIRS)}, got {rankdir!r}"
+        )
     if color_by not in COLOR_MODES:
         raise ValueError(f"{where}: color_by must be None, 'role' or 'grad', got {color_by!r}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"{where}: max_nodes must be a positive int, got {max_nodes!r}")
-    parameters = _parameter_set(params, where)
+    size = _check_size(size, where)
+    names = _parameter_names(params, where)
     order = nodes_by_distance(root)
     kept = order[:max_nodes]
     ids = {v: f"n{i}" for i, v in enumerate(kept)}
     by_grad = color_by == "grad"
-    horizontal_fields = rankdir in ("LR", "RL")  # record fields side by side need { } there
+    scale = grad_range(kept) if by_grad else None
 
+    fields: dict[Value, list[str]] = {}
+    for v in kept:
+        f = []
+        label = v.label or names.get(v, "")
+        if label:
+            f.append(str(label))
+        if show_data:
+            f.append(f"data {_format(v.data)}")
+        if show_grad:
+            f.append(f"grad {_format(_number(v.grad))}")
+        fields[v] = f
+    stacked = False  # an explicit direction: fields side by side, as before
+    if rankdir == AUTO:
+        rankdir, stacked = choose_layout(kept, fields, size)
+    # A record's fields run across the flow; { } turns them, so they need braces when they should
+    # run along it: left to right with fields side by side, or top to bottom with fields stacked.
+    braces = (rankdir in ("LR", "RL")) != stacked
+
+    graph_attrs = {"rankdir": rankdir, "fontname": "Helvetica", "nodesep": f"{NODESEP:g}"}
+    graph_attrs["ranksep"] = f"{RANKSEP:g}"
+    if size is not None:
+        graph_attrs["size"] = f"{size[0]:g},{size[1]:g}"
+        # Graphviz (2.43) rounds the scale of a shrunk drawing up to two digits, which can push
+        # the right edge up to 0.5% past the picture's width: a margin wider than that.
+        graph_attrs["pad"] = f"{PAD:g}"
     lines = [
-        f"graph [{_attrs(rankdir=rankdir, fontname='Helvetica')}]",
+        f"graph [{_attrs(**graph_attrs)}]",
         f"node [{_attrs(fontname='Helvetica', fontsize='11')}]",
         f"edge [{_attrs(fontname='Helvetica', fontsize='9', arrowsize='0.7')}]",
     ]
     roles_seen: set[str] = set()
+    grads_seen: set[str] = set()  # "zero" and "nonfinite" when some drawn node has them
     boundary_ops = []  # op nodes with some input beyond max_nodes
     edges = []
     for v, vid in ids.items():
         if v is root:
             role = "output"
-        elif v in parameters:
+        elif v in names:
             role = "parameter"
         elif v.is_leaf:
             role = "leaf"
         else:
             role = "intermediate"
         roles_seen.add(role)
-        fields = []
-        if v.label:
-            fields.append(escape_record(str(v.label)))
-        if show_data:
-            fields.append(f"data {_format(v.data)}")
-        if show_grad:
-            fields.append(f"grad {_format(_number(v.grad))}")
-        body = " | ".join(fields) if fields else " "
+        body = " | ".join(escape_record(f) for f in fields[v]) if fields[v] else " "
         style = {"shape": "record", "style": "filled"}
         if by_grad:
-            fill = grad_color(_number(v.grad))
+            g = _number(v.grad)
+            if g == 0.0:
+                grads_seen.add("zero")
+            elif not math.isfinite(g):
+                grads_seen.add("nonfinite")
+            # Without any finite non-zero |grad| (before backward()) only grey and black remain.
+            fill = grad_color(g, *scale) if scale else grad_color(g, 1.0, 1.0)
             style["fontcolor"] = _text_color(fill)
             if role == "parameter":
                 style["penwidth"] = "2.5"
@@ -300,7 +460,7 @@ def _statements(
                 style["peripheries"] = "2"
         else:
             fill = ROLE_COLORS[role]
-        label = "{ " + body + " }" if horizontal_fields else body
+        label = "{ " + body + " }" if braces else body
         lines.append(f"{vid} [{_attrs(label=label, fillcolor=fill, **style)}]")
 
         prim = v._prim
@@ -330,14 +490,16 @@ def _statements(
 
     omitted = order[max_nodes:]
     if omitted:
-        summary = _summary_text(omitted, parameters, max_nodes)
+        summary = _summary_text(omitted, set(names), max_nodes)
         summary_attrs = _attrs(label=summary, shape="note", style="dashed,filled", fillcolor="#fff7bc")
         lines.append(f"omitted [{summary_attrs}]")
         for op_id in boundary_ops:
             edges.append(f"omitted -> {op_id} [{_attrs(style='dashed', color='#888888')}]")
     lines.extend(edges)
     if legend:
-        lines.extend(_legend(roles_seen, by_grad))
+        entries = _grad_legend(scale, grads_seen, roles_seen) if by_grad else _role_legend(roles_seen)
+        lines.append(_legend_node(entries, vertical=rankdir in ("LR", "RL")))
+        lines.append('{ rank="same"; n0; legend }')  # beside the output, out of the way
     return lines
 
 
@@ -351,36 +513,48 @@ def _summary_text(omitted: list[Value], parameters: set[Value], max_nodes: int) 
     )
 
 
-def _legend(roles_seen: set[str], by_grad: bool) -> list[str]:
-    frame = _attrs(label="legend", style="rounded", color="#aaaaaa")
-    lines = ["subgraph cluster_legend {", f"graph [{frame}]"]
-    keys = []
-    if by_grad:
-        swatches = [("grad 0", ZERO_GRAD_COLOR)]
-        swatches += [(f"|grad| {10.0**e:g}", grad_color(10.0**e)) for e in (-6, -3, 0, 3, 6)]
-        swatches.append(("grad nan / inf", NONFINITE_GRAD_COLOR))
-        for i, (text, fill) in enumerate(swatches):
-            swatch = _attrs(
-                label=text, shape="box", style="filled", fillcolor=fill, fontcolor=_text_color(fill)
-            )
-            lines.append(f"legend_grad{i} [{swatch}]")
-            keys.append(f"legend_grad{i}")
-        if "parameter" in roles_seen:
-            lines.append(f"legend_parameter [{_attrs(label='parameter', shape='box', penwidth='2.5')}]")
-            keys.append("legend_parameter")
-        lines.append(f"legend_output [{_attrs(label='output', shape='box', peripheries='2')}]")
-        keys.append("legend_output")
-    else:
-        for role in ROLE_COLORS:
-            if role in roles_seen:
-                fill = ROLE_COLORS[role]
-                swatch = _attrs(label=ROLE_NAMES[role], shape="box", style="filled", fillcolor=fill)
-                lines.append(f"legend_{role} [{swatch}]")
-                keys.append(f"legend_{role}")
-    # Invisible edges keep the swatches in one column, in order.
-    lines.extend(f'{a} -> {b} [style="invis"]' for a, b in zip(keys, keys[1:], strict=False))
-    lines.append("}")
-    return lines
+# A legend entry: (text, fill colour or None, border width of its cell).
+LegendEntry = tuple[str, str | None, int]
+
+
+def _role_legend(roles_seen: set[str]) -> list[LegendEntry]:
+    return [(ROLE_NAMES[role], ROLE_COLORS[role], 1) for role in ROLE_COLORS if role in roles_seen]
+
+
+def _grad_legend(
+    scale: tuple[float, float] | None, grads_seen: set[str], roles_seen: set[str]
+) -> list[LegendEntry]:
+    """|grad| swatches with the numbers of this graph's own scale, then the special cases present."""
+    entries: list[LegendEntry] = []
+    if scale is not None:
+        lo, hi = scale
+        n = 1 if lo == hi else GRAD_LEGEND_SWATCHES
+        marks = [lo * (hi / lo) ** (k / (n - 1)) if n > 1 else hi for k in range(n)]
+        marks[0], marks[-1] = lo, hi  # exact ends, not rounded by the power
+        entries.append(("|grad|", None, 0))
+        entries.extend((f"{m:.3g}", grad_color(m, lo, hi), 1) for m in marks)
+    if "zero" in grads_seen:
+        entries.append(("grad 0", ZERO_GRAD_COLOR, 1))
+    if "nonfinite" in grads_seen:
+        entries.append(("nan / inf", NONFINITE_GRAD_COLOR, 1))
+    if "parameter" in roles_seen:
+        entries.append(("parameter (thick border)", None, 3))
+    entries.append(("output (double border)", None, 1))
+    return entries
+
+
+def _legend_node(entries: list[LegendEntry], vertical: bool) -> str:
+    """One node holding the legend as a small table: a column beside a left-to-right graph, else a row."""
+    cells = []
+    for text, fill, border in entries:
+        attrs = f' border="{border}"' + (f' bgcolor="{fill}"' if fill else "")
+        shown = html.escape(text)
+        if fill and _text_color(fill) == "#ffffff":
+            shown = f'<font color="#ffffff">{shown}</font>'
+        cells.append(f"<td{attrs}>{shown}</td>")
+    rows = "".join(f"<tr>{c}</tr>" for c in cells) if vertical else "<tr>" + "".join(cells) + "</tr>"
+    table = f'<table border="0" cellborder="1" cellspacing="3" cellpadding="3">{rows}</table>'
+    return f'legend [shape="plaintext", margin="0", fontsize="10", label=<{table}>]'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,36 +564,45 @@ def _legend(roles_seen: set[str], by_grad: bool) -> list[str]:
 
 def to_dot(
     root: Value,
-    rankdir: str = "LR",
+    rankdir: str = AUTO,
     show_data: bool = True,
     show_grad: bool = True,
     color_by: str | None = None,
     max_nodes: int = 500,
     params: Any = None,
     legend: bool = True,
+    size: tuple[float, float] | None = DEFAULT_SIZE,
 ) -> str:
     """The DOT source of `root`'s graph (needs neither the graphviz package nor the `dot` program)."""
-    body = _statements(root, rankdir, show_data, show_grad, color_by, max_nodes, params, legend, "to_dot")
+    body = _statements(
+        root, rankdir, show_data, show_grad, color_by, max_nodes, params, legend, "to_dot", size
+    )
     return "digraph chaingrad {\n" + "".join(f"\t{line}\n" for line in body) + "}\n"
 
 
 def draw_dot(
     root: Value,
-    rankdir: str = "LR",
+    rankdir: str = AUTO,
     show_data: bool = True,
     show_grad: bool = True,
     color_by: str | None = None,
     max_nodes: int = 500,
     params: Any = None,
     legend: bool = True,
+    size: tuple[float, float] | None = DEFAULT_SIZE,
 ) -> graphviz.Digraph:
     """A `graphviz.Digraph` of `root`'s graph: Value records, op nodes, role colours and a legend.
 
-    `params` (Values, or an object with `.parameters()` such as a model) marks the trained leaves;
-    `color_by="grad"` shades nodes by |grad| on a log scale; beyond `max_nodes` Values only the
-    ones nearest the output are drawn, with one summary node for the rest.
+    `rankdir="auto"` draws left to right or top to bottom, whichever shows the graph larger within
+    `size` (inches; a bigger drawing is shrunk to fit; None for no limit). `params` (Values, a
+    mapping name -> Value, or a model) marks the trained leaves and, from `named_parameters()`,
+    names them; `color_by="grad"` shades nodes by log |grad| between the graph's own smallest and
+    largest values; beyond `max_nodes` Values only the ones nearest the output are drawn, with one
+    summary node for the rest.
     """
-    body = _statements(root, rankdir, show_data, show_grad, color_by, max_nodes, params, legend, "draw_dot")
+    body = _statements(
+        root, rankdir, show_data, show_grad, color_by, max_nodes, params, legend, "draw_dot", size
+    )
     graph = _digraph_class()(name="chaingrad")
     graph.body.extend(f"\t{line}\n" for line in body)
     return graph
@@ -452,6 +635,13 @@ def repr_svg(root: Value) -> str | None:
         return _render(root, "svg").decode("utf-8")
     except (GraphvizNotFoundError, RuntimeError):
         return None
+
+
+def explain(root: Value, **kwargs: Any) -> Explanation:
+    """The backprop explorer of `root`'s graph (see `autograd.explorer.explain`, re-exported here)."""
+    from .explorer import explain as explain_graph  # lazily: explorer imports this module
+
+    return explain_graph(root, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------

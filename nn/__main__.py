@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import autograd
@@ -47,18 +48,49 @@ DATASETS: dict[str, tuple[Any, int, str, float]] = {
 }
 
 
+CONSOLE_SCRIPT = "chaingrad-demo"
+
+
+def program_name(argv0: str | None = None) -> str:
+    """`chaingrad-demo` when run as the console script, `python -m nn` otherwise (for --help)."""
+    name = Path(sys.argv[0] if argv0 is None else argv0).name
+    # pip's launchers: chaingrad-demo, chaingrad-demo.exe, chaingrad-demo-script.py (Windows)
+    return CONSOLE_SCRIPT if name.startswith(CONSOLE_SCRIPT) else "python -m nn"
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The demo's command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m nn", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=program_name(), description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the data and the weights")
     parser.add_argument("--steps", type=int, default=100, help="SGD steps (full batch), default 100")
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="moons", help="default moons")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--svg", default="neuron.svg", help="where to write one neuron's graph ('' for none)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (shown on terminals)")
+    parser.add_argument(
+        "--svg",
+        default="neuron.svg",
+        help="where to write one neuron's graph, default neuron.svg in the current folder ('' for none)",
+    )
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be at least 1, got {args.steps}")
+    if args.svg:
+        problem = svg_path_problem(args.svg)
+        if problem:
+            parser.error(f"--svg {args.svg}: {problem}")
     return args
+
+
+def svg_path_problem(path: str) -> str | None:
+    """Why the graph cannot be written to `path` (checked before training), or None."""
+    target = Path(path)
+    folder = target.parent
+    if not folder.exists():
+        return f"the folder {str(folder)!r} does not exist"
+    if not folder.is_dir():
+        return f"{str(folder)!r} is not a folder"
+    if target.is_dir():
+        return f"{path!r} is a folder, not a file name"
+    return None
 
 
 def neuron_graph(model: MLP, x: Sequence[float]) -> tuple[Value, list[Value]]:
@@ -77,6 +109,9 @@ def neuron_graph(model: MLP, x: Sequence[float]) -> tuple[Value, list[Value]]:
 
 def write_svg(root: Value, params: list[Value], path: str) -> str:
     """Render the graph to `path` with autograd.viz; a note on why not when Graphviz is missing."""
+    problem = svg_path_problem(path)  # again: the folder may have gone while we trained
+    if problem:
+        return f"no SVG written: {problem}"
     try:
         from autograd import viz
 
@@ -88,7 +123,25 @@ def write_svg(root: Value, params: list[Value], path: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns the exit status."""
-    args = parse_args(argv)
+    try:
+        return run(parse_args(argv))
+    except BrokenPipeError:
+        # The reader went away (`chaingrad-demo | head`): no traceback, and nothing more to write.
+        # Point stdout at devnull so that Python's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
+
+
+def stderr_is_terminal() -> bool:
+    """Whether a progress bar can be redrawn in place; in a log or a pipe the demo stays quiet."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def run(args: argparse.Namespace) -> int:
+    """The demo with parsed options: train, report, draw."""
     make, n_out, loss, lr0 = DATASETS[args.dataset]
     X, y = make(args.seed)
     model = MLP(2, [16, 16, n_out], seed=args.seed)
@@ -112,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         optimizer=SGD(model.parameters(), lr=schedule),
         epochs=args.steps,
         l2=L2,
-        progress=not args.no_progress,
+        progress=not args.no_progress and stderr_is_terminal(),
     )
     wall = time.perf_counter() - start
 

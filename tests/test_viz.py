@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import random
@@ -42,11 +43,28 @@ def graph_nodes(nodes: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     return {k: v for k, v in nodes.items() if re.fullmatch(r"(n|op)\d+", k)}
 
 
+def record_fields(label: str) -> list[str]:
+    """The fields of a record label, with or without the braces that turn them."""
+    if label.startswith("{ ") and label.endswith(" }"):
+        label = label[2:-2]
+    return label.split(" | ")
+
+
 def node_for_label(nodes: dict[str, dict[str, str]], label: str) -> str:
     """The id of the Value node whose first record field is `label`."""
-    found = [k for k, a in nodes.items() if a.get("label", "").startswith("{ " + label + " |")]
+    values = {k: a for k, a in graph_nodes(nodes).items() if k.startswith("n")}
+    found = [k for k, a in values.items() if record_fields(a["label"])[0] == label]
     assert len(found) == 1, (label, found)
     return found[0]
+
+
+LEGEND_CELL_RE = re.compile(r'<td border="(\d+)"(?: bgcolor="(#[0-9a-f]{6})")?>(?:<font [^>]*>)?([^<]*)')
+
+
+def legend_cells(source: str) -> list[tuple[str, str | None, int]]:
+    """The legend's cells as (text, fill colour or None, border width), in order."""
+    (line,) = [line for line in source.splitlines() if line.startswith("\tlegend [")]
+    return [(html.unescape(t), fill or None, int(b)) for b, fill, t in LEGEND_CELL_RE.findall(line)]
 
 
 def require_dot() -> None:
@@ -152,7 +170,7 @@ def test_counts_match_the_engine_graph(seed):
     assert sum(k.startswith("op") for k in nodes) == n_ops
     assert len(edges) == n_edges
     # Each op's incoming edges are exactly its Value's parents, with multiplicity.
-    label_of = {k: a["label"][2:].split(" |")[0] for k, a in nodes.items() if k.startswith("n")}
+    label_of = {k: record_fields(a["label"])[0] for k, a in nodes.items() if k.startswith("n")}
     by_label = {v.label: v for v in autograd.topological_order(root)}
     for k in label_of:
         v = by_label[label_of[k]]
@@ -267,6 +285,114 @@ def test_edges_of_order_sensitive_ops_are_numbered():
 
 
 # ---------------------------------------------------------------------------------------------
+# Layouts that fit
+# ---------------------------------------------------------------------------------------------
+
+
+def network_3_2_1() -> tuple[Value, list[Value]]:
+    """The 3-2-1 sigmoid network of notebook 02 on one point: its squared error, and its 8 weights."""
+    x, w1 = [1.0, 0.5, -1.0], [[Value(0.1 * (i - j), f"w{i}{j}") for j in range(2)] for i in range(3)]
+    w2 = [Value(0.7, "v0"), Value(-0.2, "v1")]
+    hidden = [autograd.sum(w1[i][j] * x[i] for i in range(3)).sigmoid() for j in range(2)]
+    out = autograd.sum(w2[j] * hidden[j] for j in range(2)).sigmoid()
+    loss = 0.5 * (1.0 - out) ** 2
+    loss.backward()
+    return loss, [w for row in w1 for w in row] + w2
+
+
+def sigmoid_stack(depth: int) -> Value:
+    a = Value(0.5, "x")
+    for k in range(depth):
+        a = (Value(1.0, f"w{k}") * a).sigmoid()
+    a.backward()
+    return a
+
+
+def layout_of(source: str) -> tuple[str, bool]:
+    """(rankdir, whether the Value records stack their fields) of DOT text written by viz."""
+    rankdir = re.search(r'rankdir="(\w+)"', source)[1]
+    nodes, _ = parse_dot(source)
+    braces = nodes["n0"]["label"].startswith("{ ")
+    return rankdir, braces == (rankdir == "TB")
+
+
+def natural_size(source: str) -> tuple[float, float]:
+    """(width, height) in points of the drawing `dot` makes of `source` without a size limit."""
+    svg = render_svg(re.sub(r', size="[^"]*"', "", source))
+    return float(svg.get("width").removesuffix("pt")), float(svg.get("height").removesuffix("pt"))
+
+
+def test_small_graphs_keep_the_left_to_right_picture():
+    x, y = Value(3.0, "x"), Value(-2.0, "y")
+    assert layout_of(viz.to_dot(x * x + y)) == ("LR", False)
+
+
+def test_long_chains_are_drawn_top_to_bottom():
+    assert layout_of(viz.to_dot(sigmoid_stack(6))) == ("TB", False)
+    root, _ = chain(40)
+    assert layout_of(viz.to_dot(root)) == ("TB", False)
+
+
+def test_wide_deep_graphs_stack_the_fields_of_each_record():
+    loss, weights = network_3_2_1()
+    assert layout_of(viz.to_dot(loss, params=weights)) == ("TB", True)
+
+
+def test_an_explicit_rankdir_is_kept():
+    root, _ = chain(40)
+    for rankdir in viz.RANKDIRS:
+        assert layout_of(viz.to_dot(root, rankdir=rankdir))[0] == rankdir
+
+
+def test_the_size_limit_is_on_by_default_and_can_be_changed_or_dropped():
+    out = Value(1.0, "a") * 2.0
+    assert 'size="12.5,12.5"' in viz.to_dot(out)
+    assert 'size="4,3.5"' in viz.to_dot(out, size=(4, 3.5))
+    assert ' size="' not in viz.to_dot(out, size=None)
+
+
+@pytest.mark.parametrize("name", ["3-2-1 network", "6-sigmoid stack", "40-chain", "x*x+y"])
+def test_the_estimate_of_each_layout_is_close_to_graphviz(name):
+    root = {
+        "3-2-1 network": lambda: network_3_2_1()[0],
+        "6-sigmoid stack": lambda: sigmoid_stack(6),
+        "40-chain": lambda: chain(40)[0],
+        "x*x+y": small_graph,
+    }[name]()
+    kept = viz.nodes_by_distance(root)
+    fields = {v: ([v.label] if v.label else []) + [f"data {v.data:.4g}", f"grad {v.grad:.4g}"] for v in kept}
+    for rankdir in ("LR", "TB"):
+        source = viz.to_dot(root, rankdir=rankdir, legend=False, size=None)
+        # The length of the flow is what decides between the layouts; estimate it within 15%.
+        estimate = viz.layout_extent(kept, fields, rankdir, False)
+        real = natural_size(source)
+        along = 0 if rankdir == "LR" else 1
+        assert 0.85 < real[along] / estimate[along] < 1.15, (rankdir, real, estimate)
+
+
+@pytest.mark.parametrize("name", ["3-2-1 network", "6-sigmoid stack"])
+def test_notebook_graphs_fit_the_page_and_stay_readable(name):
+    root = network_3_2_1()[0] if name == "3-2-1 network" else sigmoid_stack(6)
+    source = viz.to_dot(root, color_by="grad" if "stack" in name else None)
+    svg = render_svg(source)
+    width, height = (float(svg.get(k).removesuffix("pt")) for k in ("width", "height"))
+    limit = 72 * viz.DEFAULT_SIZE[0]
+    assert width <= limit + 1 and height <= limit + 1
+    # Shrunk by Graphviz to fit, the 11 pt text must stay at least 7 pt (9 px on a 96 dpi screen).
+    (transform,) = [g.get("transform") for g in svg.iter(f"{SVG_NS}g") if g.get("class") == "graph"]
+    scale = float(re.search(r"scale\(([\d.]+)", transform)[1])
+    assert 11 * scale >= 7, (scale, width, height)
+    # Nothing is cut off: every shape, scaled and moved as the SVG says, lies inside the picture.
+    tx, ty = (float(v) for v in re.search(r"translate\(([-\d.]+) ([-\d.]+)\)", transform).groups())
+    shapes = [shape for group in svg_groups(svg, "node").values() for shape in group.iter(f"{SVG_NS}polygon")]
+    assert shapes
+    for shape in shapes:
+        for point in shape.get("points").split():
+            x, y = (float(v) for v in point.split(","))
+            assert -0.5 <= (x + tx) * scale <= width + 0.5 and -0.5 <= (y + ty) * scale <= height + 0.5
+
+
+# ---------------------------------------------------------------------------------------------
 # Roles, colours and the legend
 # ---------------------------------------------------------------------------------------------
 
@@ -281,6 +407,13 @@ class Model:
         return self.params
 
 
+class NamedModel(Model):
+    """A model that names its parameters, as nn.Module.named_parameters() does."""
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [(f"layers.0.weight[0][{i}]", p) for i, p in enumerate(self.params)]
+
+
 @pytest.mark.parametrize("as_model", [False, True])
 def test_roles_get_their_colours_and_a_legend(as_model):
     w, x = Value(0.5, "w"), Value(2.0, "x")
@@ -288,26 +421,30 @@ def test_roles_get_their_colours_and_a_legend(as_model):
     hidden.label = "h"
     out = hidden + 1.0  # 1.0 becomes an unlabelled constant leaf
     params = Model(w) if as_model else [w]
-    nodes, _ = parse_dot(viz.to_dot(out, params=params))
+    source = viz.to_dot(out, params=params)
+    nodes, _ = parse_dot(source)
     colour = {k: a.get("fillcolor") for k, a in nodes.items()}
     assert colour[node_for_label(nodes, "w")] == viz.ROLE_COLORS["parameter"]
     assert colour[node_for_label(nodes, "x")] == viz.ROLE_COLORS["leaf"]
     assert colour[node_for_label(nodes, "h")] == viz.ROLE_COLORS["intermediate"]
     assert colour["n0"] == viz.ROLE_COLORS["output"]
-    constant = [k for k, a in nodes.items() if a.get("label") == "{ data 1 | grad 0 }"]
+    constant = [k for k, a in graph_nodes(nodes).items() if record_fields(a["label"]) == ["data 1", "grad 0"]]
     assert [colour[k] for k in constant] == [viz.ROLE_COLORS["leaf"]]
     assert len(set(viz.ROLE_COLORS.values())) == 4  # four roles, four colours
-    for role, fill in viz.ROLE_COLORS.items():
-        assert nodes[f"legend_{role}"]["fillcolor"] == fill
-        assert nodes[f"legend_{role}"]["label"] == viz.ROLE_NAMES[role]
+    assert legend_cells(source) == [(viz.ROLE_NAMES[r], fill, 1) for r, fill in viz.ROLE_COLORS.items()]
+    assert '{ rank="same"; n0; legend }' in source  # the legend sits beside the output
 
 
 def test_legend_lists_only_roles_present():
-    nodes, _ = parse_dot(viz.to_dot(Value(1.0) * 2.0))
-    assert {k for k in nodes if k.startswith("legend_")} == {
-        "legend_leaf",
-        "legend_output",
-    }
+    cells = legend_cells(viz.to_dot(Value(1.0) * 2.0))
+    assert [text for text, _, _ in cells] == [viz.ROLE_NAMES["leaf"], viz.ROLE_NAMES["output"]]
+
+
+def test_legend_is_a_column_beside_a_left_to_right_graph_and_a_row_under_a_top_to_bottom_one():
+    for rankdir, rows in [("LR", 2), ("TB", 1)]:
+        source = viz.to_dot(Value(1.0) * 2.0, rankdir=rankdir)
+        (line,) = [ln for ln in source.splitlines() if "legend [" in ln]
+        assert line.count("<tr>") == rows
 
 
 def test_output_role_wins_over_parameter():
@@ -321,37 +458,108 @@ def test_bad_params_are_rejected():
         viz.to_dot(Value(1.0), params=[Value(2.0), 3.0])
     with pytest.raises(TypeError, match="to_dot params"):
         viz.to_dot(Value(1.0), params=7)
+    with pytest.raises(TypeError, match=r"to_dot params: 'w' is a str"):
+        viz.to_dot(Value(1.0), params={"w": "0.5"})
 
 
-def test_grad_colours_follow_log_magnitude():
-    assert viz.grad_color(1.0) == "#ffffff"
-    assert viz.grad_color(1e-6) == "#{:02x}{:02x}{:02x}".format(*viz.VANISHING_COLOR)
-    assert viz.grad_color(1e6) == "#{:02x}{:02x}{:02x}".format(*viz.EXPLODING_COLOR)
-    assert viz.grad_color(1e-30) == viz.grad_color(1e-6)  # clipped beyond GRAD_DECADES
-    assert viz.grad_color(-1e3) == viz.grad_color(1e3)  # |grad|
-    assert viz.grad_color(0.0) == viz.ZERO_GRAD_COLOR
-    assert viz.grad_color(math.nan) == viz.grad_color(math.inf) == viz.NONFINITE_GRAD_COLOR
-
-    def red_minus_blue(g: float) -> int:
-        c = viz.grad_color(g)
-        return int(c[1:3], 16) - int(c[5:7], 16)
-
-    shades = [red_minus_blue(10.0**e) for e in range(-6, 7)]
-    assert shades == sorted(shades) and len(set(shades)) == len(shades)
+def test_parameters_are_named_from_named_parameters():
+    w0, w1, x = Value(0.5), Value(-1.0), Value(2.0, "x")
+    out = w0 * x + w1
+    for params in (NamedModel(w0, w1), {"layers.0.weight[0][0]": w0, "layers.0.weight[0][1]": w1}):
+        nodes, _ = parse_dot(viz.to_dot(out, params=params, legend=False))
+        for i, w in enumerate((w0, w1)):
+            node = nodes[node_for_label(nodes, f"layers.0.weight[0][{i}]")]
+            assert record_fields(node["label"])[1:] == [f"data {w.data:g}", "grad 0"]
+            assert node["fillcolor"] == viz.ROLE_COLORS["parameter"]
+    labelled = Value(3.0, "mine")
+    nodes, _ = parse_dot(viz.to_dot(labelled * 2.0, params={"layers.1.bias[0]": labelled}, legend=False))
+    assert node_for_label(nodes, "mine")  # a Value's own label wins over its name
 
 
-def test_color_by_grad_shades_vanishing_and_exploding_nodes():
-    small, big = Value(1.0, "small"), Value(1.0, "big")
-    out = small * 1e-7 + big * 1e7  # d out/d small = 1e-7, d out/d big = 1e7
+def test_a_real_model_names_its_parameters():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [2, 1], seed=0)
+    out = model([0.5, -1.0])
+    nodes, _ = parse_dot(viz.to_dot(out, params=model, legend=False))
+    names = {record_fields(a["label"])[0] for k, a in graph_nodes(nodes).items() if k.startswith("n")}
+    assert {name for name, _ in model.named_parameters()} <= names
+
+
+def test_grad_colours_follow_log_magnitude_between_the_ends():
+    lo, hi = 1e-4, 1e2
+    assert viz.grad_color(lo, lo, hi) == "#{:02x}{:02x}{:02x}".format(*viz.GRAD_STOPS[0])
+    assert viz.grad_color(hi, lo, hi) == "#{:02x}{:02x}{:02x}".format(*viz.GRAD_STOPS[-1])
+    assert viz.grad_color(1e-1, lo, hi) == "#{:02x}{:02x}{:02x}".format(*viz.GRAD_STOPS[1])  # log midpoint
+    assert viz.grad_color(1e-30, lo, hi) == viz.grad_color(lo, lo, hi)  # clipped outside the range
+    assert viz.grad_color(-3.0, lo, hi) == viz.grad_color(3.0, lo, hi)  # |grad|
+    assert viz.grad_color(0.0, lo, hi) == viz.ZERO_GRAD_COLOR
+    assert viz.grad_color(math.nan, lo, hi) == viz.grad_color(-math.inf, lo, hi) == viz.NONFINITE_GRAD_COLOR
+    assert viz.grad_color(5.0, 5.0, 5.0) == viz.grad_color(hi, lo, hi)  # one magnitude: the full colour
+
+    def darkness(g: float) -> int:
+        c = viz.grad_color(g, lo, hi)
+        return -sum(int(c[i : i + 2], 16) for i in (1, 3, 5))
+
+    shades = [darkness(10.0**e) for e in range(-4, 3)]
+    assert shades == sorted(shades) and len(set(shades)) == len(shades)  # darker as |grad| grows
+    for bad in [(0.0, 1.0), (2.0, 1.0), (1.0, math.inf), (math.nan, 1.0)]:
+        with pytest.raises(ValueError, match="grad_color: need 0 < lo <= hi < inf"):
+            viz.grad_color(1.0, *bad)
+
+
+def test_color_by_grad_uses_the_graphs_own_range():
+    a, b = Value(1.0, "a"), Value(1.0, "b")
+    out = a * 0.5 + b * 0.125  # grads 0.5 and 0.125, and 1 at the output: an ordinary graph
     out.backward()
-    nodes, _ = parse_dot(viz.to_dot(out, color_by="grad", params=[small]))
-    assert nodes[node_for_label(nodes, "small")]["fillcolor"] == viz.grad_color(1e-7)
-    assert nodes[node_for_label(nodes, "big")]["fillcolor"] == viz.grad_color(1e7)
-    assert nodes["n0"]["fillcolor"] == "#ffffff"  # d out/d out = 1
-    assert nodes[node_for_label(nodes, "small")]["penwidth"] == "2.5"  # parameter: bold border
+    source = viz.to_dot(out, color_by="grad", params=[a])
+    nodes, _ = parse_dot(source)
+    palest, darkest = ("#{:02x}{:02x}{:02x}".format(*viz.GRAD_STOPS[i]) for i in (0, -1))
+    assert nodes[node_for_label(nodes, "b")]["fillcolor"] == palest  # this graph's smallest |grad|
+    assert nodes["n0"]["fillcolor"] == darkest  # and its largest
+    assert nodes[node_for_label(nodes, "a")]["fillcolor"] == viz.grad_color(0.5, 0.125, 1.0)
+    assert len({a_["fillcolor"] for k, a_ in graph_nodes(nodes).items() if k.startswith("n")}) >= 3
+    assert nodes[node_for_label(nodes, "a")]["penwidth"] == "2.5"  # parameter: bold border
     assert nodes["n0"]["peripheries"] == "2"  # output: double border
-    legend = [a["fillcolor"] for k, a in nodes.items() if k.startswith("legend_grad")]
-    assert viz.ZERO_GRAD_COLOR in legend and viz.grad_color(1e-6) in legend and viz.grad_color(1e6) in legend
+    cells = legend_cells(source)
+    assert cells[0] == ("|grad|", None, 0)
+    swatches = cells[1 : 1 + viz.GRAD_LEGEND_SWATCHES]
+    marks = [0.125 * 8 ** (k / 4) for k in range(5)]  # geometric steps from the smallest to the largest
+    assert [t for t, _, _ in swatches] == [f"{m:.3g}" for m in marks]
+    assert [fill for _, fill, _ in swatches] == [viz.grad_color(m, 0.125, 1.0) for m in marks]
+    # Special cases appear only when the graph has them; there are none here.
+    assert [t for t, _, _ in cells[1 + viz.GRAD_LEGEND_SWATCHES :]] == [
+        "parameter (thick border)",
+        "output (double border)",
+    ]
+
+
+def test_color_by_grad_marks_zero_and_nonfinite_gradients():
+    small, big, unused = Value(1.0, "small"), Value(1.0, "big"), Value(1.0, "unused")
+    out = small * 1e-7 + big * 1e7 + unused * 0.0
+    out.backward()
+    source = viz.to_dot(out, color_by="grad")
+    nodes, _ = parse_dot(source)
+    assert nodes[node_for_label(nodes, "small")]["fillcolor"] == viz.grad_color(1e-7, 1e-7, 1e7)
+    assert nodes[node_for_label(nodes, "big")]["fillcolor"] == viz.grad_color(1e7, 1e-7, 1e7)
+    assert nodes[node_for_label(nodes, "unused")]["fillcolor"] == viz.ZERO_GRAD_COLOR
+    texts_ = [t for t, _, _ in legend_cells(source)]
+    assert texts_[1] == "1e-07" and texts_[viz.GRAD_LEGEND_SWATCHES] == "1e+07"
+    assert "grad 0" in texts_ and "nan / inf" not in texts_
+    big.grad = math.inf  # as a blown-up backward pass leaves it: out of the scale, black
+    source = viz.to_dot(out, color_by="grad")
+    nodes, _ = parse_dot(source)
+    assert nodes[node_for_label(nodes, "big")]["fillcolor"] == viz.NONFINITE_GRAD_COLOR
+    assert nodes[node_for_label(nodes, "small")]["fillcolor"] == viz.grad_color(1e-7, 1e-7, 1.0)
+    assert "nan / inf" in [t for t, _, _ in legend_cells(source)]
+
+
+def test_color_by_grad_before_backward_is_all_grey():
+    out = Value(2.0, "a") * 3.0
+    source = viz.to_dot(out, color_by="grad")
+    nodes, _ = parse_dot(source)
+    fills = {a["fillcolor"] for k, a in graph_nodes(nodes).items() if k.startswith("n")}
+    assert fills == {viz.ZERO_GRAD_COLOR}
+    assert [t for t, _, _ in legend_cells(source)] == ["grad 0", "output (double border)"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +605,7 @@ def test_newline_in_a_label_becomes_two_lines():
 def test_over_max_nodes_keeps_the_nearest_and_summarizes_the_rest():
     root, values = chain(30)
     nodes, edges = parse_dot(viz.to_dot(root, max_nodes=10, legend=False))
-    kept = {a["label"][2:].split(" |")[0] for k, a in nodes.items() if re.fullmatch(r"n\d+", k)}
+    kept = {record_fields(a["label"])[0] for k, a in nodes.items() if re.fullmatch(r"n\d+", k)}
     assert kept == {f"x{i}" for i in range(20, 30)}  # the 10 nearest the output
     assert "20 more nodes not drawn" in nodes["omitted"]["label"]
     assert "max_nodes=10" in nodes["omitted"]["label"]
@@ -412,7 +620,7 @@ def test_max_nodes_prefers_distance_over_size():
     root = deep + shallow
     root.label = "root"
     nodes, _ = parse_dot(viz.to_dot(root, max_nodes=3, legend=False))
-    kept = {a["label"][2:].split(" |")[0] for k, a in nodes.items() if re.fullmatch(r"n\d+", k)}
+    kept = {record_fields(a["label"])[0] for k, a in nodes.items() if re.fullmatch(r"n\d+", k)}
     assert kept == {"root", "x49", "shallow"}  # all at distance <= 1
     assert "49 more nodes not drawn\\n(1 leaves)" in nodes["omitted"]["label"]
 
@@ -463,15 +671,21 @@ def test_bad_max_nodes_is_rejected(bad):
 
 
 def test_bad_options_are_rejected():
-    with pytest.raises(ValueError, match=r"rankdir must be one of LR, RL, TB, BT, got 'up'"):
+    with pytest.raises(ValueError, match=r"rankdir must be 'auto' or one of LR, RL, TB, BT, got 'up'"):
         viz.to_dot(Value(1.0), rankdir="up")
     with pytest.raises(ValueError, match=r"color_by must be None, 'role' or 'grad', got 'heat'"):
         viz.to_dot(Value(1.0), color_by="heat")
     with pytest.raises(TypeError, match=r"viz: expected a Value to draw, got float 1.0"):
         viz.to_dot(1.0)
     pytest.importorskip("graphviz")
-    with pytest.raises(ValueError, match=r"draw_dot: rankdir must be one of"):
+    with pytest.raises(ValueError, match=r"draw_dot: rankdir must be 'auto' or one of"):
         viz.draw_dot(Value(1.0), rankdir="lr")
+
+
+@pytest.mark.parametrize("bad", [(0, 5), (5,), (5, -1), (5, math.inf), ("5", 5), (True, 5), "12,12", 12])
+def test_bad_sizes_are_rejected(bad):
+    with pytest.raises(ValueError, match=r"to_dot: size must be None or \(width, height\) in inches"):
+        viz.to_dot(Value(1.0), size=bad)
 
 
 # ---------------------------------------------------------------------------------------------
