@@ -3,13 +3,41 @@
 Vocabulary (after PyTorch's derivatives.yaml): `x`, `y` are the inputs and `out` the forward
 result; a rule `partials(*inputs, out)` returns d out / d input for each input, in order.
 
-Rules use only arithmetic and the functions of this table (exp, log, sigmoid, ...), never
-`.data`, so one rule serves floats (first derivatives, the fast path) and Values (the graph of
-the derivative, hence every higher order). In a rule, compare with < or >, never with ==: on
-Values == is identity.
+Rules use only arithmetic, comparisons (< <= > >=, never ==: on Values == is identity),
+conditional expressions on those comparisons, numeric constants and the functions of this table
+(exp, log, quotient, ...), never `.data`, `float()` or `math.*` on an input: so one rule serves
+floats (first derivatives, the fast path), Values (the graph of the derivative, hence every
+higher order) and symbolic placeholders (compiled replay).
+
+Non-finite numbers and boundaries: the semantics every entry follows
+------------------------------------------------------------------
+1. NaN in, NaN out. An op's value is NaN when an input is NaN, unless the result does not depend
+   on that input (IEEE 754 and Python: nan ** 0 = 1, 1 ** nan = 1). maximum and minimum propagate
+   a NaN on either side.
+2. No rule launders a NaN through a comparison. A NaN makes every comparison False, so each rule
+   is written with a last branch that is NaN (`1.0 if x > 0 else (0.0 if x <= 0 else nan)`): the
+   partials of relu, leaky_relu, abs, maximum, minimum and every kinked op are NaN at a NaN input.
+   A partial that does not depend on an input (add's 1, mul's y with respect to x) stays finite.
+3. A rule's NaN stays NaN at every order: it is written `nan * tanh(x)` (`_undefined`), whose
+   derivatives are all NaN, not a constant `nan`, whose derivative would be 0.
+4. Forward outside the domain raises its named error, as Python's float arithmetic and `math`
+   do (where PyTorch returns NaN or inf): log of x <= 0 and sqrt of x < 0 (ValueError), division
+   by zero for every x, NaN included (ZeroDivisionError), 0 to a negative power
+   (ZeroDivisionError), a negative base to a non-integer power (ValueError), exp or ** of finite
+   inputs overflowing (OverflowError), sin and cos of ±inf (ValueError). Otherwise infinite inputs
+   follow IEEE 754: exp(inf) = inf, exp(-inf) = 0, tanh(inf) = 1, inf - inf = nan.
+5. A derivative at a boundary point of the domain is what calculus and PyTorch give, never an
+   exception from backward(): sqrt'(0) = inf, (x ** 0.5)'(0) = inf, (x ** 1.5)''(0) = inf. Rules
+   divide with `quotient` and raise to powers with `pow_ieee` / `pow_const_ieee` (IEEE 754: ±inf
+   at a pole or on overflow, nan for a negative base to a non-integer power, never an error).
+   x ** y with a Value exponent at a zero base has PyTorch's first derivatives, (0, 0) at (0, 0)
+   and (1, 0) at (0, 1), and the calculus of the constant exponent at higher orders.
+6. Kinks take PyTorch's convention: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = slope, and
+   maximum/minimum split the gradient half and half on a tie.
 
 `domain` (an interval per input where the op is defined and smooth) and `kinks` (quantities
-whose zeros are kinks or poles) are for the gradient checks and hypothesis strategies.
+whose zeros are kinks or poles) are for the gradient checks and hypothesis strategies; `doc` is
+the op's definition for users (its function's docstring is generated from it).
 """
 
 from __future__ import annotations
@@ -61,12 +89,25 @@ def _quotient(x: float, y: float) -> float:
 def _power(x: float, y: float) -> float:
     if x == 0.0 and y < 0.0:
         raise ZeroDivisionError(f"pow: 0.0 cannot be raised to the negative power {y!r}")
-    if x < 0.0 and not y.is_integer():
+    if x < 0.0 and not y.is_integer() and y == y:  # a NaN exponent gives NaN, not an error
         raise ValueError(f"pow: negative base {x!r} to the non-integer power {y!r} is not real")
     try:
         return x**y
     except OverflowError:
         raise OverflowError(f"pow: {x!r} ** {y!r} overflows a float") from None
+
+
+def _ieee_power(x: float, y: float) -> float:
+    # IEEE 754 pow, for derivative rules: never raises. Python's float ** raises at 0 to a
+    # negative power and on overflow, and returns a complex for a negative base to a fractional
+    # power; IEEE gives ±inf (-inf only for -0.0 or a negative base to an odd integer) and nan.
+    try:
+        r = x**y
+    except ZeroDivisionError:  # ±0 to a negative power: the pole
+        return -math.inf if y % 2.0 == 1.0 and math.copysign(1.0, x) < 0.0 else math.inf
+    except OverflowError:
+        return -math.inf if y % 2.0 == 1.0 and x < 0.0 else math.inf
+    return math.nan if type(r) is complex else r
 
 
 def _exp(x: float) -> float:
@@ -89,7 +130,7 @@ def _sqrt(x: float) -> float:
 
 
 def _sigmoid(x: float) -> float:
-    # Two forms so that exp never overflows: exp(-x) for x >= 0, exp(x) for x < 0.
+    # Two forms so that exp never overflows: exp(-x) for x >= 0, exp(x) for x < 0 (and NaN).
     if x >= 0.0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
@@ -97,29 +138,33 @@ def _sigmoid(x: float) -> float:
 
 
 def _softplus(x: float) -> float:
-    # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for any finite x.
+    # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for any finite x; NaN stays NaN.
     return (x if x > 0.0 else 0.0) + math.log1p(math.exp(-math.fabs(x)))
 
 
 def _periodic(name: str, fn: Callable[[float], float]) -> Callable[[float], float]:
     def forward(x: float) -> float:
         if math.isinf(x):
-            raise ValueError(f"{name} of {x!r} is undefined")
+            raise ValueError(f"{name} of {x!r} is undefined (no limit at infinity)")
         return fn(x)
 
     return forward
 
 
 def _relu(x: float) -> float:
-    return x if x > 0.0 else 0.0
+    return x if x > 0.0 else (0.0 if x <= 0.0 else x)  # the last branch: x is NaN
 
 
 def _maximum(x: float, y: float) -> float:
-    return x if x >= y else y
+    if x >= y:
+        return x
+    return y if x < y else math.nan  # neither: one of them is NaN
 
 
 def _minimum(x: float, y: float) -> float:
-    return x if x <= y else y
+    if x <= y:
+        return x
+    return y if x > y else math.nan
 
 
 def _identity(x: float) -> float:
@@ -131,27 +176,48 @@ def _identity(x: float) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def _d_pow_d_exponent(base: Any, out: Any) -> Any:
-    """d(b**y)/dy = b**y · log b; 0 at b = 0 (PyTorch's convention); NaN for b < 0 (undefined)."""
-    if base > 0:
-        return out * log(base)
-    if base < 0:
-        return math.nan
-    return 0.0
+def _undefined(x: Any) -> Any:
+    """A NaN whose derivatives of every order are NaN: nan · tanh(x). A constant nan's derivative
+    would be 0, and nan · x's second one too; tanh has nonzero derivatives of every order, is
+    defined everywhere and never raises."""
+    return math.nan * tanh(x)
 
 
-def _sign(x: Any) -> float:
+def _d_pow_d_base(x: Any, y: Any) -> Any:
+    """d(x**y)/dx = y x^(y-1), in IEEE powers (inf at a pole); 0 at x = y = 0, as PyTorch."""
+    if x >= 0 and x <= 0 and y >= 0 and y <= 0:  # x = y = 0, where y x^(y-1) is 0 · inf
+        return 0.0
+    return y * pow_ieee(x, y - 1)
+
+
+def _d_pow_d_exponent(x: Any, y: Any, out: Any) -> Any:
+    """d(x**y)/dy = x^y log x; 0 at x = 0 for y >= 0 (PyTorch's); NaN for x < 0 (undefined)."""
+    if x > 0:
+        return out * log(x)
+    if x >= 0 and y >= 0:
+        return 0.0
+    return _undefined(x + y)
+
+
+def _sign(x: Any) -> Any:
     """d|x|/dx: the sign of x, and 0 at the kink (PyTorch's convention)."""
-    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+    if x > 0:
+        return 1.0
+    if x < 0:
+        return -1.0
+    return 0.0 if x <= 0 else _undefined(x)
 
 
-def _pick(x: Any, y: Any, first: bool) -> tuple[float, float]:
+def _pick(x: Any, y: Any, first: bool) -> tuple[Any, Any]:
     """d max(x, y): 1 for the winner, 0 for the loser, half each on a tie (as PyTorch)."""
     if x > y:
         return (1.0, 0.0) if first else (0.0, 1.0)
     if x < y:
         return (0.0, 1.0) if first else (1.0, 0.0)
-    return (0.5, 0.5)
+    if x <= y:
+        return (0.5, 0.5)
+    nan = _undefined(x + y)
+    return (nan, nan)
 
 
 def _dot_forward(*wxb: float) -> float:
@@ -193,48 +259,101 @@ POSITIVE = (0.05, 100.0)
 # ---------------------------------------------------------------------------------------------
 
 # -- arithmetic --
-add = defprim("add", operator.add, lambda x, y, out: (1.0, 1.0), 2, [WIDE, WIDE])
-sub = defprim("sub", operator.sub, lambda x, y, out: (1.0, -1.0), 2, [WIDE, WIDE])
-mul = defprim("mul", operator.mul, lambda x, y, out: (y, x), 2, [WIDE, WIDE])
+add = defprim("add", operator.add, lambda x, y, out: (1.0, 1.0), 2, [WIDE, WIDE],
+              doc="add: x + y. Partials 1 and 1. Defined everywhere; IEEE 754 at infinities "
+                  "(inf + -inf = nan); NaN in, NaN out.")
+sub = defprim("sub", operator.sub, lambda x, y, out: (1.0, -1.0), 2, [WIDE, WIDE],
+              doc="sub: x - y. Partials 1 and -1. Defined everywhere; IEEE 754 at infinities "
+                  "(inf - inf = nan); NaN in, NaN out.")
+mul = defprim("mul", operator.mul, lambda x, y, out: (y, x), 2, [WIDE, WIDE],
+              doc="mul: x * y. Partials y and x. Defined everywhere; IEEE 754 at infinities "
+                  "(inf * 0 = nan, overflow gives ±inf); NaN in, NaN out.")
 div = defprim("div", _div, lambda x, y, out: (1 / y, -out / y), 2, [WIDE, WIDE],
-              kinks=lambda x, y: (y,))
+              kinks=lambda x, y: (y,),
+              doc="div: x / y. Partials 1/y and -x/y². Raises ZeroDivisionError for y = 0 "
+                  "(for every x, NaN included); NaN in, NaN out otherwise.")
 # x / y with IEEE 754 results at y = 0 (±inf, nan) instead of an error: what rules divide with
 # where a derivative is infinite at a boundary of the domain (sqrt'(0) = inf).
 quotient = defprim("quotient", _quotient, lambda x, y, out: (quotient(1.0, y), -quotient(out, y)), 2,
                    [WIDE, WIDE], kinks=lambda x, y: (y,),
-                   doc="x / y with IEEE 754 results at y = 0: ±inf for x ≠ 0, nan for x = 0 or nan. "
-                       "Derivatives 1/y and -x/y². Never raises (used by derivative rules).")
-neg = defprim("neg", operator.neg, lambda x, out: (-1.0,), 1, [WIDE])
-identity = defprim("identity", _identity, lambda x, out: (1.0,), 1, [WIDE])
+                   doc="quotient: x / y with IEEE 754 results at y = 0: ±inf for x ≠ 0, nan for "
+                       "x = 0 or nan. Partials 1/y and -x/y². Never raises (used by derivative rules).")
+neg = defprim("neg", operator.neg, lambda x, out: (-1.0,), 1, [WIDE],
+              doc="neg: -x. Partial -1. Defined everywhere; NaN in, NaN out.")
+identity = defprim("identity", _identity, lambda x, out: (1.0,), 1, [WIDE],
+                   doc="identity: x itself, as a new node. Partial 1. NaN in, NaN out.")
 # x ** y, both differentiable:   d/dx = y x^(y-1),   d/dy = x^y log x
-pow = defprim("pow", _power, lambda x, y, out: (y * x ** (y - 1), _d_pow_d_exponent(x, out)), 2,
-              [(0.1, 5.0), (-3.0, 3.0)])
+pow = defprim("pow", _power, lambda x, y, out: (_d_pow_d_base(x, y), _d_pow_d_exponent(x, y, out)), 2,
+              [(0.1, 5.0), (-3.0, 3.0)],
+              doc="pow: x ** y, both inputs differentiable. Partials y·x^(y-1) and x^y·log x. "
+                  "Raises ZeroDivisionError for x = 0, y < 0, ValueError for x < 0 with a "
+                  "non-integer y, OverflowError when finite inputs overflow. At x = 0: partials "
+                  "(0, 0) at y = 0, (1, 0) at y = 1, (inf, 0) for 0 < y < 1 (as PyTorch); "
+                  "d/dy is NaN for x < 0 (undefined), at every order. nan ** 0 = 1 ** nan = 1; "
+                  "otherwise NaN in, NaN out.")
+# x ** y in IEEE 754 (never raises): what rules raise to powers with, where a derivative is
+# infinite at a boundary ((x ** 0.5)'(0) = inf) or overflows.
+pow_ieee = defprim("pow_ieee", _ieee_power,
+                   lambda x, y, out: (_d_pow_d_base(x, y), _d_pow_d_exponent(x, y, out)), 2,
+                   [(0.1, 5.0), (-3.0, 3.0)],
+                   doc="pow_ieee: x ** y with IEEE 754 results instead of errors: +inf at 0 to "
+                       "a negative power (-inf for -0.0 to an odd one), ±inf on overflow, nan for "
+                       "a negative base to a non-integer power. Partials as pow's. Never raises "
+                       "(used by derivative rules).")
 
 # -- elementary functions --
-exp = defprim("exp", _exp, lambda x, out: (out,), 1, [(-20.0, 20.0)])                  # e^x
-log = defprim("log", _log, lambda x, out: (1 / x,), 1, [POSITIVE])                     # 1/x
-sqrt = defprim("sqrt", _sqrt, lambda x, out: (0.5 / out,), 1, [POSITIVE])              # 1/(2√x)
-sin = defprim("sin", _periodic("sin", math.sin), lambda x, out: (cos(x),), 1, [WIDE])
-cos = defprim("cos", _periodic("cos", math.cos), lambda x, out: (-sin(x),), 1, [WIDE])
-abs = defprim("abs", math.fabs, lambda x, out: (_sign(x),), 1, [WIDE], kinks=lambda x: (x,))
+exp = defprim("exp", _exp, lambda x, out: (out,), 1, [(-20.0, 20.0)],                   # e^x
+              doc="exp: e^x. Derivative e^x. Raises OverflowError for finite x > 709.78; "
+                  "exp(inf) = inf, exp(-inf) = 0; NaN in, NaN out.")
+log = defprim("log", _log, lambda x, out: (1 / x,), 1, [POSITIVE],                      # 1/x
+              doc="log: the natural logarithm ln x. Derivative 1/x. Raises ValueError for "
+                  "x <= 0; log(inf) = inf; NaN in, NaN out.")
+sqrt = defprim("sqrt", _sqrt, lambda x, out: (quotient(0.5, out),), 1, [POSITIVE],     # 1/(2√x)
+               doc="sqrt: √x. Derivative 1/(2√x), inf at x = 0 (as PyTorch; -inf at -0.0). "
+                   "Raises ValueError for x < 0; NaN in, NaN out.")
+sin = defprim("sin", _periodic("sin", math.sin), lambda x, out: (cos(x),), 1, [WIDE],
+              doc="sin: sin x. Derivative cos x. Raises ValueError for x = ±inf; NaN in, NaN out.")
+cos = defprim("cos", _periodic("cos", math.cos), lambda x, out: (-sin(x),), 1, [WIDE],
+              doc="cos: cos x. Derivative -sin x. Raises ValueError for x = ±inf; NaN in, NaN out.")
+abs = defprim("abs", math.fabs, lambda x, out: (_sign(x),), 1, [WIDE], kinks=lambda x: (x,),
+              doc="abs: |x|. Derivative the sign of x: 1, -1, and 0 at the kink x = 0 (as "
+                  "PyTorch); NaN at x = NaN. NaN in, NaN out.")
 
 # -- activations --
-tanh = defprim("tanh", math.tanh, lambda x, out: (1 - out * out,), 1, [WIDE])         # 1 - tanh²
-sigmoid = defprim("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),), 1, [WIDE])  # σ(1 - σ)
-softplus = defprim("softplus", _softplus, lambda x, out: (sigmoid(x),), 1, [(-30.0, 30.0)])
-relu = defprim("relu", _relu, lambda x, out: (1.0 if x > 0 else 0.0,), 1, [WIDE],
-               kinks=lambda x: (x,))
+tanh = defprim("tanh", math.tanh, lambda x, out: (1 - out * out,), 1, [WIDE],          # 1 - tanh²
+               doc="tanh: the hyperbolic tangent. Derivative 1 - tanh²x. Defined everywhere: "
+                   "tanh(±inf) = ±1 with derivative 0; NaN in, NaN out.")
+sigmoid = defprim("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),), 1, [WIDE],   # σ(1 - σ)
+                  doc="sigmoid: σ(x) = 1/(1 + e^-x), in a form that never overflows. Derivative "
+                      "σ(1 - σ). σ(inf) = 1, σ(-inf) = 0, derivative 0 there; NaN in, NaN out.")
+softplus = defprim("softplus", _softplus, lambda x, out: (sigmoid(x),), 1, [(-30.0, 30.0)],
+                   doc="softplus: log(1 + e^x), in a form that never overflows. Derivative σ(x). "
+                       "softplus(inf) = inf, softplus(-inf) = 0; NaN in, NaN out.")
+relu = defprim("relu", _relu, lambda x, out: (1.0 if x > 0 else (0.0 if x <= 0 else _undefined(x)),),
+               1, [WIDE], kinks=lambda x: (x,),
+               doc="relu: max(x, 0). Derivative 1 for x > 0, 0 for x <= 0 (0 at the kink, as "
+                   "PyTorch); NaN at x = NaN. relu(nan) = nan.")
 maximum = defprim("maximum", _maximum, lambda x, y, out: _pick(x, y, True), 2, [WIDE, WIDE],
-                  kinks=lambda x, y: (x - y,))
+                  kinks=lambda x, y: (x - y,),
+                  doc="maximum: the larger of x and y. Partials 1 for the larger, 0 for the "
+                      "other, 0.5 each on a tie (as PyTorch). A NaN on either side gives NaN, "
+                      "with NaN partials.")
 minimum = defprim("minimum", _minimum, lambda x, y, out: _pick(x, y, False), 2, [WIDE, WIDE],
-                  kinks=lambda x, y: (x - y,))
+                  kinks=lambda x, y: (x - y,),
+                  doc="minimum: the smaller of x and y. Partials 1 for the smaller, 0 for the "
+                      "other, 0.5 each on a tie (as PyTorch). A NaN on either side gives NaN, "
+                      "with NaN partials.")
 
 # -- n-ary: one node for many terms --
 _SUM = Primitive("sum", lambda *xs: builtins.sum(xs, 0.0),
                  lambda *xs_out: (1.0,) * (len(xs_out) - 1), None, [WIDE],
-                 accumulate=_sum_accumulate)
+                 accumulate=_sum_accumulate,
+                 doc="sum: x1 + x2 + ... + xn as one node. Every partial is 1. IEEE 754 at "
+                     "infinities; NaN in, NaN out.")
 # dot(w1..wn, x1..xn[, b]) = sum(w_i x_i) (+ b):   d/dw_i = x_i, d/dx_i = w_i, d/db = 1.
-_DOT = Primitive("dot", _dot_forward, _dot_partials, None, [WIDE], accumulate=_dot_accumulate)
+_DOT = Primitive("dot", _dot_forward, _dot_partials, None, [WIDE], accumulate=_dot_accumulate,
+                 doc="dot: w1·x1 + ... + wn·xn (+ b) as one node. Partials x_i for w_i, w_i for "
+                     "x_i, 1 for b. IEEE 754 at infinities (inf · 0 = nan); NaN in, NaN out.")
 TABLE["sum"] = _SUM
 TABLE["dot"] = _DOT
 
@@ -242,42 +361,87 @@ TABLE["dot"] = _DOT
 # -- families: one primitive per value of a fixed, non-differentiable parameter --
 
 
+def _exponent_domain(c: float) -> tuple[list[tuple[float, float]], Any]:
+    """Where x ** c is smooth: the line (with a pole at 0 for c < 0) for integer c, else x > 0."""
+    if c.is_integer():
+        return [WIDE], ((lambda x: (x,)) if c < 0 else None)
+    return [POSITIVE], None
+
+
 @functools.lru_cache(maxsize=1024)
 def pow_const(c: float) -> Callable[[Any], Any]:
     """x ** c for a constant exponent c:   d/dx = c x^(c-1)."""
-    rule = (lambda x, out: (0.0,)) if c == 0 else (lambda x, out: (c * x ** (c - 1),))
-    if c.is_integer():
-        domain = [WIDE]
-        kinks = (lambda x: (x,)) if c < 0 else None
+    if c == 0:
+        rule = lambda x, out: (0.0,)  # noqa: E731 (x ** 0 = 1 for every x, NaN included)
+    elif c.is_integer() and c >= 1:
+        # x ** (c - 1) with a non-negative integer exponent cannot raise where x ** c did not.
+        rule = lambda x, out: (c * x ** (c - 1),)  # noqa: E731
     else:
-        domain, kinks = [POSITIVE], None
-    return make_function(Primitive("pow_const", lambda x: _power(x, c), rule, 1, domain, kinks,
-                                   {"exponent": c}))
+        below = pow_const_ieee(c - 1)  # inf at x = 0 for c < 1, never an error
+        rule = lambda x, out: (c * below(x),)  # noqa: E731
+    domain, kinks = _exponent_domain(c)
+    return make_function(Primitive(
+        "pow_const", lambda x: _power(x, c), rule, 1, domain, kinks, {"exponent": c},
+        doc=f"pow_const(exponent={c:g}): x ** {c:g} for the constant exponent. Derivative "
+            f"{c:g}·x^({c:g} - 1), inf at x = 0 where the exponent is below 1. Raises as pow: "
+            f"ZeroDivisionError at x = 0 for a negative exponent, ValueError for x < 0 with a "
+            f"non-integer one, OverflowError on overflow. NaN in, NaN out (nan ** 0 = 1).",
+    ))
+
+
+@functools.lru_cache(maxsize=1024)
+def pow_const_ieee(c: float) -> Callable[[Any], Any]:
+    """x ** c in IEEE 754 for a constant exponent c (for derivative rules):   d/dx = c x^(c-1)."""
+    if c == 0:
+        rule = lambda x, out: (0.0,)  # noqa: E731
+    else:
+        # The next family member is looked up when the rule runs: made eagerly, each member
+        # would make the next one without end.
+        rule = lambda x, out: (c * pow_const_ieee(c - 1)(x),)  # noqa: E731
+    domain, kinks = _exponent_domain(c)
+    return make_function(Primitive(
+        "pow_const_ieee", lambda x: _ieee_power(x, c), rule, 1, domain, kinks, {"exponent": c},
+        doc=f"pow_const_ieee(exponent={c:g}): x ** {c:g} with IEEE 754 results instead of errors "
+            f"(inf at 0 to a negative power, ±inf on overflow, nan for x < 0 with a non-integer "
+            f"exponent). Derivative {c:g}·x^({c:g} - 1). Never raises (used by derivative rules).",
+    ))
 
 
 @functools.lru_cache(maxsize=1024)
 def const_pow(b: float) -> Callable[[Any], Any]:
     """b ** y for a constant base b:   d/dy = b^y log b."""
     if b > 0:
-        domain = [WIDE]
+        domain, log_b = [WIDE], math.log(b)
+        rule = lambda y, out: (out * log_b,)  # noqa: E731
     elif b == 0:
         domain = [(0.5, 5.0)]  # 0**y = 0 for y > 0: smooth, with derivative 0
+        rule = lambda y, out: (0.0,)  # noqa: E731 (PyTorch's 0 at a zero base)
     else:
-        domain = [(0.0, 0.0)]  # b < 0: real only at integer y, differentiable in y nowhere
-    return make_function(Primitive("const_pow", lambda y: _power(b, y),
-                                   lambda y, out: (_d_pow_d_exponent(b, out),), 1, domain, None,
-                                   {"base": b}))
+        domain = [(0.0, 0.0)]  # b < 0 (or NaN): real only at integer y, differentiable nowhere
+        rule = lambda y, out: (_undefined(y),)  # noqa: E731 (NaN at every order)
+    return make_function(Primitive(
+        "const_pow", lambda y: _power(b, y), rule, 1, domain, None, {"base": b},
+        doc=f"const_pow(base={b:g}): {b:g} ** y for the constant base. Derivative "
+            f"{b:g}^y·log {b:g}; 0 for a zero base, NaN (at every order) for a negative one. "
+            f"Raises as pow. NaN in, NaN out (1 ** nan = 1).",
+    ))
 
 
 @functools.lru_cache(maxsize=256)
 def _leaky_relu(slope: float) -> Callable[[Any], Any]:
     """max(x, slope·x) for slope < 1:   d/dx = 1 for x > 0, slope otherwise."""
-    return make_function(Primitive("leaky_relu", lambda x: x if x > 0.0 else slope * x,
-                                   lambda x, out: (1.0 if x > 0 else slope,), 1, [WIDE],
-                                   lambda x: (x,), {"slope": slope}))
+    return make_function(Primitive(
+        "leaky_relu", lambda x: x if x > 0.0 else slope * x,
+        lambda x, out: (1.0 if x > 0 else (slope if x <= 0 else _undefined(x)),), 1, [WIDE],
+        lambda x: (x,), {"slope": slope},
+        doc=f"leaky_relu(slope={slope:g}): x for x > 0, {slope:g}·x otherwise. Derivative 1 for "
+            f"x > 0, {slope:g} for x <= 0 (the slope at the kink, as PyTorch); NaN at x = NaN. "
+            f"NaN in, NaN out.",
+    ))
 
 
 FAMILY_EXAMPLES = [pow_const(c).primitive for c in (2.0, 3.0, -1.0, 0.5, -1.5, 1.0, 0.0)]
+FAMILY_EXAMPLES += [pow_const_ieee(c).primitive for c in (2.0, -1.0, 0.5, -1.5, 0.0)]
 FAMILY_EXAMPLES += [const_pow(b).primitive for b in (2.0, 0.5, math.e)]
 FAMILY_EXAMPLES += [_leaky_relu(s).primitive for s in (0.01, 0.2)]
 
@@ -294,7 +458,10 @@ def all_primitives() -> list[Primitive]:
 
 def leaky_relu(x: Any, slope: float = 0.01) -> Any:
     """max(x, slope·x) on a float or a Value; the slope is a fixed parameter."""
-    return _leaky_relu(to_float(slope, "leaky_relu slope"))(x)
+    slope = to_float(slope, "leaky_relu slope")
+    if not math.isfinite(slope):
+        raise ValueError(f"leaky_relu: the slope must be finite, got {slope!r}")
+    return _leaky_relu(slope)(x)
 
 
 def power(x: Any, y: Any) -> Any:
@@ -304,6 +471,19 @@ def power(x: Any, y: Any) -> Any:
             return pow(x, y)
         return const_pow(to_float(x, "pow"))(y)
     return pow_const(to_float(y, "pow"))(x)
+
+
+def _terms(values: Any, where: str, what: str) -> tuple[Any, ...] | list[Any]:
+    """`values` as a tuple (a list or tuple as it is), or a TypeError naming `where` and `what`."""
+    if isinstance(values, (tuple, list)):
+        return values
+    if not isinstance(values, (str, bytes, Value)):
+        try:
+            return tuple(values)
+        except TypeError:
+            pass
+    raise TypeError(f"{where}: {what} must be an iterable of numbers or Values, got "
+                    f"{type(values).__name__}")
 
 
 def _as_inputs(terms: Iterable[Any], where: str) -> tuple[Value, ...] | None:
@@ -318,7 +498,7 @@ def _as_inputs(terms: Iterable[Any], where: str) -> tuple[Value, ...] | None:
 
 def sum(values: Iterable[Any]) -> Any:
     """The sum of many terms as one node (Python's sum() makes a chain of n nodes)."""
-    values = tuple(values)
+    values = _terms(values, "sum", "values")
     inputs = _as_inputs(values, "sum")
     if inputs is None or not inputs:
         return builtins.sum((to_float(v, "sum") for v in values), 0.0)
@@ -328,22 +508,24 @@ def sum(values: Iterable[Any]) -> Any:
 def dot(ws: Iterable[Any], xs: Iterable[Any], bias: Any = None) -> Any:
     """sum(w_i * x_i) (+ bias) as one node with every w and x (and the bias) as parents."""
     if not isinstance(ws, (tuple, list)):
-        ws = tuple(ws)
+        ws = _terms(ws, "dot", "ws")
     if not isinstance(xs, (tuple, list)):
-        xs = tuple(xs)
+        xs = _terms(xs, "dot", "xs")
     n = len(ws)
     if len(xs) != n:
         raise ValueError(f"dot: {n} weights but {len(xs)} inputs")
     inputs = (*ws, *xs) if bias is None else (*ws, *xs, bias)
     try:
-        # The fast path: all Values. A plain number has no .data (AttributeError) and a NumPy
-        # scalar's .data is a buffer (TypeError); both take the lifting path below. A plain loop:
-        # fewer instructions than sum(map(mul, ...)) over a list of the data.
+        # The fast path: all Values. It reads `_slot_data`, the `data` slot under a name only
+        # Values have: a number (no such attribute), a NumPy scalar and an object that merely has
+        # a float `.data` (a micrograd Value, say) all fail here and take the lifting path below,
+        # which makes numbers constants and rejects the rest, at no cost per term for Values. A
+        # plain loop: fewer instructions than sum(map(mul, ...)) over a list of the data.
         out = 0.0
         for w, x in zip(ws, xs):  # noqa: B905 (lengths checked above)
-            out += w.data * x.data
+            out += w._slot_data * x._slot_data
         if bias is not None:
-            out += bias.data
+            out += bias._slot_data
     except (AttributeError, TypeError):
         out = None
     if type(out) is float and inputs:
@@ -388,6 +570,8 @@ Value.__pow__ = power
 Value.__rpow__ = _swap(power)
 Value.__neg__ = neg
 Value.__abs__ = abs
+# The `data` slot under a second name, for dot's fast path (no memory: the same slot).
+Value._slot_data = Value.__dict__["data"]  # type: ignore[attr-defined]
 Value.__array_ufunc__ = None  # NumPy scalars defer to Value's reflected operators
 for _fn in (exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, softplus, sin, cos, abs, maximum, minimum):
     setattr(Value, _fn.__name__, _fn)

@@ -110,20 +110,39 @@ def _node(data: float, prim: Primitive | None, a: Any, b: Any) -> Value:
     return node
 
 
+class SitedValue(Value):
+    """A node made under `detect_anomaly`: a Value that also keeps the user's line that made it.
+
+    The site lives on the node (freed with it), so anomaly mode holds no registry of nodes. A
+    subclass rather than a slot of Value: an unused seventh slot would cost every node 16 bytes.
+    """
+
+    __slots__ = ("_site",)
+    _site: tuple[str, int]  # (file, line) from modes.user_frame
+
+
 def _record_in_mode(data: float, prim: Primitive, a: Any, b: Any) -> Value:
-    registry = modes.anomaly_registry()
-    if registry is not None and not math.isfinite(data):
-        inputs = a if b is MANY else ((a,) if b is None else (a, b))
-        raise FloatingPointError(
-            f"{prim.display} returned {data!r} for inputs ({', '.join(repr(p.data) for p in inputs)}) "
-            f"at {modes.user_site()}"
-        )
+    if modes.is_anomaly_enabled():
+        site = modes.user_frame()
+        if not math.isfinite(data):
+            inputs = a if b is MANY else ((a,) if b is None else (a, b))
+            raise FloatingPointError(
+                f"{prim.display} returned {data!r} for inputs ({', '.join(repr(p.data) for p in inputs)}) "
+                f"at {modes.format_site(site)}"
+            )
+        if not modes.is_grad_enabled():
+            return _node(data, None, None, None)
+        node = _new(SitedValue)
+        node.data = data
+        node.grad = 0.0
+        node._prim = prim
+        node._a = a
+        node._b = b
+        node._site = site
+        return node
     if not modes.is_grad_enabled():
         return _node(data, None, None, None)
-    node = _node(data, prim, a, b)
-    if registry is not None:
-        registry[node] = modes.user_site()
-    return node
+    return _node(data, prim, a, b)
 
 
 def constant(x: Any, where: str = "Value") -> Value:
@@ -204,6 +223,7 @@ def primitive(
     derivative per input, written with arithmetic and the functions of `autograd` (never `.data`)
     so that backward, higher order, `jvp` and graph drawing all work for it.
     """
+    _check_declaration(name, forward, partials, arity, kinks, doc)
     if arity is None:
         arity = _positional_arity(forward, name)
 
@@ -211,7 +231,11 @@ def primitive(
         return to_float(forward(*args), f"{name} (its forward result)")
 
     def checked_partials(*args: Any) -> Sequence[Any]:
-        result = tuple(partials(*args))
+        result = partials(*args)
+        if isinstance(result, (str, bytes, Value)) or not hasattr(result, "__len__"):
+            raise TypeError(f"primitive {name!r}: partials must return a sequence of {arity} "
+                            f"derivatives, got {type(result).__name__}")
+        result = tuple(result)
         if len(result) != arity:
             raise ValueError(
                 f"primitive {name!r}: partials returned {len(result)} derivatives for {arity} inputs"
@@ -223,8 +247,27 @@ def primitive(
     )
 
 
+def _check_declaration(name: Any, forward: Any, partials: Any, arity: Any, kinks: Any, doc: Any) -> None:
+    """TypeError/ValueError naming `primitive` and the argument, for a malformed declaration."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"primitive: name must be a non-empty str, got {type(name).__name__} {name!r}")
+    for what, fn in (("forward", forward), ("partials", partials)):
+        if not callable(fn):
+            raise TypeError(f"primitive {name!r}: {what} must be callable, got {type(fn).__name__}")
+    if arity is not None and (not isinstance(arity, int) or isinstance(arity, bool) or arity < 0):
+        raise TypeError(f"primitive {name!r}: arity must be an int >= 0 or None, got {arity!r}")
+    if kinks is not None and not callable(kinks):
+        raise TypeError(f"primitive {name!r}: kinks must be callable or None, got {type(kinks).__name__}")
+    if not isinstance(doc, str):
+        raise TypeError(f"primitive {name!r}: doc must be a str, got {type(doc).__name__}")
+
+
 def _positional_arity(fn: Callable[..., Any], name: str) -> int:
-    params = inspect.signature(fn).parameters.values()
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        raise TypeError(f"primitive {name!r}: the arity of forward cannot be read from its "
+                        f"signature; pass arity= explicitly") from None
     if any(p.kind is p.VAR_POSITIONAL for p in params):
         raise TypeError(f"primitive {name!r}: forward takes *args; pass arity= explicitly")
     return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))

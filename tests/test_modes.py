@@ -219,3 +219,133 @@ def test_detect_anomaly_does_not_change_results():
     plain = Value(0.7)
     (plain.tanh() * plain.exp()).sigmoid().backward()
     assert x.grad == plain.grad
+
+
+# -- reusable modes, decorators with and without parentheses, set_grad_enabled --
+
+
+def test_one_no_grad_object_serves_many_with_blocks():
+    off = no_grad()
+    x = Value(2.0)
+    for _ in range(2):  # one after another
+        with off:
+            assert (x * 2).is_leaf
+        assert (x * 2).op == "mul"
+    with off:  # nested in itself
+        with off:
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+        with enable_grad():
+            assert (x * 2).op == "mul"
+    assert is_grad_enabled()
+
+
+def test_one_no_grad_object_used_by_two_threads_at_once():
+    off = no_grad()
+    inside, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def other_thread():
+        with off:
+            inside.set()
+            release.wait(timeout=10)
+            seen["other"] = (Value(1.0) * 2).is_leaf
+        seen["after"] = is_grad_enabled()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    inside.wait(timeout=10)
+    with off:
+        release.set()
+        worker.join(timeout=10)
+        assert (Value(1.0) * 2).is_leaf
+    assert is_grad_enabled()
+    assert seen == {"other": True, "after": True}
+
+
+@pytest.mark.parametrize("with_parentheses", [True, False])
+def test_no_grad_and_enable_grad_decorate_with_or_without_parentheses(with_parentheses):
+    off = no_grad() if with_parentheses else no_grad
+    on = enable_grad() if with_parentheses else enable_grad
+
+    @off
+    def predict(w):
+        """Docstring kept."""
+        return w * 3
+
+    @on
+    def train(w):
+        return w * 3
+
+    w = Value(1.0)
+    assert predict(w).is_leaf and predict.__doc__ == "Docstring kept." and predict.__name__ == "predict"
+    with no_grad():
+        assert train(w).op == "mul"
+    assert is_grad_enabled()
+
+
+def test_a_decorated_generator_runs_each_step_under_the_mode():
+    @no_grad
+    def steps(w):
+        for k in range(3):
+            yield w * k, is_grad_enabled()
+
+    gen = steps(Value(1.0))
+    first, enabled = next(gen)
+    assert first.is_leaf and enabled is False
+    assert is_grad_enabled()  # not while the generator is suspended
+    assert all(node.is_leaf and not enabled for node, enabled in gen)
+
+
+def test_decorating_what_cannot_be_decorated_is_a_type_error():
+    with pytest.raises(TypeError, match="no_grad: expected a function"):
+        no_grad()(3)
+
+    async def coroutine():
+        return 1
+
+    with pytest.raises(TypeError, match="async"):
+        no_grad(coroutine)
+
+
+def test_set_grad_enabled_as_a_context_manager_restores():
+    x = Value(1.0)
+    for flag in (False, True):
+        with autograd.set_grad_enabled(flag):
+            assert is_grad_enabled() is flag
+            assert (x * 2).is_leaf is (not flag)
+        assert is_grad_enabled()
+    with no_grad(), autograd.set_grad_enabled(True):
+        assert (x * 2).op == "mul"
+
+
+def test_set_grad_enabled_as_a_function_sets_the_mode_until_changed():
+    import contextvars
+
+    def body():
+        autograd.set_grad_enabled(False)
+        assert not is_grad_enabled() and (Value(1.0) * 2).is_leaf
+        autograd.set_grad_enabled(True)
+        assert (Value(1.0) * 2).op == "mul"
+        autograd.set_grad_enabled(False)
+        return is_grad_enabled()
+
+    # In a copy of the context, so that the mode left set does not leak into other tests.
+    assert contextvars.copy_context().run(body) is False
+    assert is_grad_enabled()
+
+
+def test_set_grad_enabled_as_a_decorator_applies_per_call():
+    @autograd.set_grad_enabled(False)
+    def predict(w):
+        return w * 2
+
+    assert is_grad_enabled()  # decorating did not switch the mode off
+    assert predict(Value(1.0)).is_leaf
+    assert (Value(1.0) * 2).op == "mul"
+
+
+@pytest.mark.parametrize("bad", [0, 1, None, "no"])
+def test_set_grad_enabled_needs_a_bool(bad):
+    with pytest.raises(TypeError, match="set_grad_enabled: mode must be a bool"):
+        autograd.set_grad_enabled(bad)

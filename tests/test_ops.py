@@ -12,6 +12,8 @@ from autograd.ops import TABLE
 
 LN2, LN3 = math.log(2.0), math.log(3.0)
 ROOT3_2 = math.sqrt(3.0) / 2
+EULER_GAMMA = 0.5772156649015329  # -ψ(1)
+ZETA3 = 1.2020569031595943  # ζ(3): ψ''(1) = -2ζ(3)
 
 # name -> (the op applied to Values or floats, inputs, value, partials), all worked out by hand
 CASES = {
@@ -23,6 +25,7 @@ CASES = {
     "neg": (lambda a: -a, (2.0,), -2.0, (-1.0,)),
     "identity": (autograd.ops.identity, (2.0,), 2.0, (1.0,)),
     "pow": (autograd.ops.pow, (2.0, 3.0), 8.0, (12.0, 8 * LN2)),  # y x^(y-1), x^y ln x
+    "pow_ieee": (autograd.ops.pow_ieee, (2.0, 3.0), 8.0, (12.0, 8 * LN2)),  # as pow
     "exp": (autograd.exp, (1.0,), math.e, (math.e,)),
     "log": (autograd.log, (2.0,), LN2, (0.5,)),
     "sqrt": (autograd.sqrt, (4.0,), 2.0, (0.25,)),
@@ -42,9 +45,59 @@ CASES = {
         11.0,
         (3.0, 4.0, 1.0, 2.0),
     ),
+    # -- the math library (autograd/elementary.py, piecewise.py, reductions.py) --
+    "tan": (autograd.tan, (math.pi / 4,), 1.0, (2.0,)),  # 1 + tan²
+    "asin": (autograd.asin, (0.5,), math.pi / 6, (2 / math.sqrt(3.0),)),  # 1/√(1 - x²)
+    "acos": (autograd.acos, (0.5,), math.pi / 3, (-2 / math.sqrt(3.0),)),
+    "atan": (autograd.atan, (1.0,), math.pi / 4, (0.5,)),  # 1/(1 + x²)
+    "atan2": (autograd.atan2, (1.0, 1.0), math.pi / 4, (0.5, -0.5)),  # (x, -y)/(x² + y²)
+    "sinh": (autograd.sinh, (LN2,), 0.75, (1.25,)),  # (2 - 1/2)/2, cosh = (2 + 1/2)/2
+    "cosh": (autograd.cosh, (LN2,), 1.25, (0.75,)),
+    "asinh": (autograd.asinh, (0.75,), LN2, (0.8,)),  # ln(0.75 + 1.25), 1/√(1 + 0.5625)
+    "acosh": (autograd.acosh, (1.25,), LN2, (4 / 3,)),  # ln(1.25 + 0.75), 1/√(1.5625 - 1)
+    "atanh": (autograd.atanh, (0.6,), LN2, (1.5625,)),  # ln(1.6/0.4)/2, 1/(1 - 0.36)
+    "log1p": (autograd.log1p, (1.0,), LN2, (0.5,)),
+    "expm1": (autograd.expm1, (LN2,), 1.0, (2.0,)),
+    "log2": (autograd.log2, (8.0,), 3.0, (1 / (8 * LN2),)),
+    "log10": (autograd.log10, (100.0,), 2.0, (1 / (100 * math.log(10.0)),)),
+    "exp2": (autograd.exp2, (3.0,), 8.0, (8 * LN2,)),
+    "log_base": (autograd.log, (8.0, 2.0), 3.0, (1 / (8 * LN2), -3 / (2 * LN2))),  # -log_b(x)/(b ln b)
+    "cbrt": (autograd.cbrt, (-8.0,), -2.0, (1 / 12,)),  # 1/(3 cbrt(x)²)
+    "square": (autograd.square, (-3.0,), 9.0, (-6.0,)),
+    "hypot": (autograd.hypot, (3.0, 4.0), 5.0, (0.6, 0.8)),
+    "erf": (autograd.erf, (0.0,), 0.0, (2 / math.sqrt(math.pi),)),
+    "erfc": (autograd.erfc, (0.0,), 1.0, (-2 / math.sqrt(math.pi),)),
+    # Γ(5) = 4!, ψ(5) = 1 + 1/2 + 1/3 + 1/4 - γ, ψ'(1) = π²/6
+    "gamma": (autograd.gamma, (5.0,), 24.0, (24 * (25 / 12 - EULER_GAMMA),)),
+    "lgamma": (autograd.lgamma, (5.0,), math.log(24.0), (25 / 12 - EULER_GAMMA,)),
+    "digamma": (autograd.digamma, (1.0,), -EULER_GAMMA, (math.pi**2 / 6,)),
+    "degrees": (autograd.degrees, (math.pi,), 180.0, (180 / math.pi,)),
+    "radians": (autograd.radians, (180.0,), math.pi, (math.pi / 180,)),
+    "sinc": (autograd.sinc, (0.5,), 2 / math.pi, (-4 / math.pi,)),  # (cos(π/2) - 2/π)/(1/2)
+    "sign": (autograd.sign, (-2.5,), -1.0, (0.0,)),
+    "floor": (autograd.floor, (-2.5,), -3.0, (0.0,)),
+    "ceil": (autograd.ceil, (-2.5,), -2.0, (0.0,)),
+    "trunc": (autograd.trunc, (-2.5,), -2.0, (0.0,)),
+    "round": (autograd.round, (2.5,), 2.0, (0.0,)),  # halves to even
+    "clip": (autograd.clip, (5.0, 0.0, 3.0), 3.0, (0.0, 0.0, 1.0)),  # the upper bound is the result
+    "where": (lambda a, b: autograd.where(True, a, b), (2.0, 3.0), 2.0, (1.0, 0.0)),
+    "mod": (lambda a, b: a % b, (-7.5, 2.0), 0.5, (1.0, 4.0)),  # -7.5 = -4·2 + 0.5: 1, -floor(x/y)
+    "floordiv": (lambda a, b: a // b, (-7.5, 2.0), -4.0, (0.0, 0.0)),
+    "fmod": (autograd.fmod, (-7.5, 2.0), -1.5, (1.0, 3.0)),  # -7.5 = -3·2 - 1.5: 1, -trunc(x/y)
+    "copysign": (autograd.copysign, (3.0, -1.0), -3.0, (-1.0, 0.0)),
+    "logsumexp": (lambda *xs: autograd.logsumexp(xs), (0.0, LN3), math.log(4.0), (0.25, 0.75)),
+    "mean": (lambda *xs: autograd.mean(xs), (1.0, 2.0, 6.0), 3.0, (1 / 3, 1 / 3, 1 / 3)),
+    "prod": (lambda *xs: autograd.prod(xs), (2.0, 0.0, 5.0), 0.0, (0.0, 10.0, 0.0)),  # a zero term
 }
 
 EXTRA_CASES = {
+    "round(2.675, 2)": (lambda x: autograd.round(x, 2), (2.675,), 2.67, (0.0,)),  # 2.675 is 2.67499...
+    "round(-1234.5, -2)": (lambda x: round(x, -2), (-1234.5,), -1200.0, (0.0,)),
+    "polygamma(1, 1)": (lambda x: autograd.polygamma(1, x), (1.0,), math.pi**2 / 6, (-2 * ZETA3,)),
+    "clip(-5, 0, 3)": (autograd.clip, (-5.0, 0.0, 3.0), 0.0, (0.0, 1.0, 0.0)),
+    "clip(2, 0, 3)": (autograd.clip, (2.0, 0.0, 3.0), 2.0, (1.0, 0.0, 0.0)),
+    "where(False, a, b)": (lambda a, b: autograd.where(False, a, b), (2.0, 3.0), 3.0, (0.0, 1.0)),
+    "7.5 % -2": (lambda a, b: a % b, (7.5, -2.0), -0.5, (1.0, 4.0)),  # 7.5 = -4·(-2) - 0.5
     "relu(-2)": (autograd.relu, (-2.0,), 0.0, (0.0,)),
     "x ** 2": (lambda x: x**2, (3.0,), 9.0, (6.0,)),
     "x ** -0.5": (lambda x: x**-0.5, (4.0,), 0.5, (-1 / 16,)),  # -0.5 x^-1.5
@@ -65,8 +118,14 @@ def test_quotient_gives_ieee_results_at_a_zero_divisor():
     assert math.isnan(q(0.0, 0.0)) and math.isnan(q(math.nan, 0.0))
 
 
+# The entries declared in autograd/ops.py (other modules extend the table and test their own).
+OPS_ENTRIES = {name for name, prim in TABLE.items()
+               if getattr(getattr(autograd.ops, name, None), "primitive", None) is prim} | {"sum", "dot"}
+
+
 def test_every_op_of_the_table_has_a_case():
-    assert set(TABLE) <= set(CASES)
+    assert {"add", "pow", "relu", "sum", "dot"} <= OPS_ENTRIES
+    assert OPS_ENTRIES <= set(CASES)
 
 
 @pytest.mark.parametrize("name", list(CASES) + list(EXTRA_CASES))
@@ -178,6 +237,18 @@ BAD_INPUTS = [
     (lambda: Value(10.0) ** 400, OverflowError, r"pow.*10\.0.*400"),
     (lambda: 2 ** Value(5000.0), OverflowError, r"pow.*5000"),
     (lambda: autograd.sin(math.inf), ValueError, r"sin.*inf"),
+    (lambda: autograd.cos(-math.inf), ValueError, r"cos.*-inf"),
+    (lambda: Value(math.nan) / 0.0, ZeroDivisionError, r"div.*nan / 0\.0"),  # an error even for NaN
+    (lambda: Value(10**400), ValueError, r"Value.*too large"),
+    (lambda: Value(2.0) ** 10**400, ValueError, r"pow.*too large"),
+    (lambda: Value(1.0, label=3), TypeError, r"Value.*label.*int"),
+    (lambda: autograd.sum(5), TypeError, r"sum.*iterable.*int"),
+    (lambda: autograd.dot(5, 5), TypeError, r"dot.*iterable.*int"),
+    (lambda: autograd.dot([Value(1.0)], Value(2.0)), TypeError, r"dot.*iterable.*Value"),
+    (lambda: autograd.dot([Value(1.0)], [_HasData()]), TypeError, r"dot.*_HasData"),
+    (lambda: autograd.dot([Value(1.0)], [2.0], _HasData()), TypeError, r"dot.*_HasData"),
+    (lambda: autograd.leaky_relu(Value(1.0), math.nan), ValueError, r"leaky_relu.*slope.*nan"),
+    (lambda: autograd.exp(_BrokenFloat()), TypeError, r"exp.*_BrokenFloat.*RuntimeError"),
     (lambda: autograd.exp("1"), TypeError, r"exp.*str"),
     (lambda: Value(1.0) - "1", TypeError, r"sub.*str"),
     (lambda: autograd.maximum(1.0, None), TypeError, r"maximum.*NoneType"),
@@ -186,6 +257,18 @@ BAD_INPUTS = [
     (lambda: autograd.dot([1.0, 2.0], [3.0]), ValueError, r"dot.*2.*1"),
     (lambda: autograd.leaky_relu(Value(1.0), "big"), TypeError, r"leaky_relu.*str"),
 ]
+
+
+class _HasData:
+    """Not a Value, but with a float `.data` (as a micrograd Value): dot must not take it for one."""
+
+    data = 2.0
+    grad = 0.0
+
+
+class _BrokenFloat:
+    def __float__(self):
+        raise RuntimeError("no number here")
 
 
 @pytest.mark.parametrize(("call", "error", "message"), BAD_INPUTS)

@@ -145,3 +145,28 @@ def test_create_graph_through_a_custom_primitive():
     assert isinstance(d1, Value) and d1.data == 12.0
     (d2,) = autograd.gradients(d1, [x])
     assert d2 == 12.0  # 6x
+
+
+_ident, _one = (lambda x: x), (lambda x, out: (1.0,))
+BAD_DECLARATIONS = [
+    (lambda: autograd.primitive(5, _ident, _one), TypeError, "primitive: name"),
+    (lambda: autograd.primitive("", _ident, _one), TypeError, "primitive: name"),
+    (lambda: autograd.primitive("f", 5, _one), TypeError, "'f': forward must be callable"),
+    (lambda: autograd.primitive("f", _ident, None), TypeError, "'f': partials must be callable"),
+    (lambda: autograd.primitive("f", _ident, _one, arity=-1), TypeError, "'f': arity"),
+    (lambda: autograd.primitive("f", _ident, _one, arity=True), TypeError, "'f': arity"),
+    (lambda: autograd.primitive("f", _ident, _one, kinks=3), TypeError, "'f': kinks"),
+    (lambda: autograd.primitive("f", _ident, _one, doc=None), TypeError, "'f': doc"),
+]
+
+
+@pytest.mark.parametrize(("declare", "error", "message"), BAD_DECLARATIONS)
+def test_a_malformed_declaration_is_an_error_naming_primitive_and_the_argument(declare, error, message):
+    with pytest.raises(error, match=message):
+        declare()
+
+
+def test_partials_that_are_not_a_sequence_are_a_type_error_naming_the_primitive():
+    scalar_rule = autograd.primitive("scalar_rule", forward=lambda x: x, partials=lambda x, out: 1.0)
+    with pytest.raises(TypeError, match="scalar_rule.*sequence of 1 derivatives, got float"):
+        scalar_rule(Value(1.0)).backward()

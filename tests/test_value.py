@@ -257,3 +257,70 @@ def test_maximum_and_minimum_are_methods_too():
     assert (low.op, low.data) == ("minimum", -1.0)
     (high + low).backward()
     assert (a.grad, b.grad) == (1.0, 0.0)  # a wins the max; the constant -1.0 wins the min
+
+
+# -- int() and backward's PyTorch keywords --
+
+
+def test_int_of_a_value_truncates_like_int_of_its_data():
+    assert [int(Value(v)) for v in (2.7, -2.7, 0.0, 1e20)] == [2, -2, 0, int(1e20)]
+    with pytest.raises(ValueError):
+        int(Value(math.nan))
+    with pytest.raises(OverflowError):
+        int(Value(math.inf))
+
+
+def test_backward_retain_graph_changes_nothing():
+    x = Value(3.0)
+    y = x * x
+    y.backward(retain_graph=True)
+    y.backward(retain_graph=False)
+    y.backward(1.0, None, False)  # PyTorch's positional order: gradient, retain_graph, create_graph
+    assert x.grad == 18.0
+
+
+def test_backward_inputs_limits_which_nodes_are_written():
+    x, w, b = Value(2.0), Value(-1.5), Value(0.5)
+    h = x * w
+    y = (h + b).tanh()
+    y.backward(inputs=[w, h])
+    t = 1 - math.tanh(h.data + b.data) ** 2
+    assert w.grad == pytest.approx(t * 2.0, rel=1e-15)
+    assert h.grad == pytest.approx(t, rel=1e-15)
+    assert (x.grad, b.grad, y.grad) == (0.0, 0.0, 0.0)  # not listed: untouched
+    y.backward(inputs=w)  # a single Value; leaves accumulate
+    assert w.grad == pytest.approx(2 * t * 2.0, rel=1e-15)
+
+
+def test_backward_inputs_matches_torch():
+    torch = pytest.importorskip("torch")
+    x, w = Value(0.3), Value(-0.8)
+    (x * w + w.exp()).backward(inputs=[x])
+    tx, tw = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.3, -0.8))
+    (tx * tw + tw.exp()).backward(inputs=[tx])
+    assert x.grad == pytest.approx(float(tx.grad), rel=1e-15)
+    assert tw.grad is None and w.grad == 0.0
+
+
+def test_backward_inputs_with_create_graph():
+    x, y = Value(2.0), Value(5.0)
+    (x**3 * y).backward(create_graph=True, inputs=[x])
+    assert isinstance(x.grad, Value) and x.grad.data == 60.0  # 3x² y
+    assert y.grad == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"inputs": [1.0]}, TypeError, r"backward: inputs\[0\] is a float"),
+        ({"inputs": 1.0}, TypeError, "backward: inputs must be a Value or a sequence"),
+        ({"inputs": []}, ValueError, "inputs is empty"),
+        ({"retain_graph": "yes"}, TypeError, "retain_graph must be a bool"),
+        ({"create_graph": 1}, TypeError, "create_graph must be a bool"),
+    ],
+)
+def test_backward_argument_errors(kwargs, error, match):
+    x = Value(1.0)
+    with pytest.raises(error, match=match):
+        (x * 2).backward(**kwargs)
+    assert x.grad == 0.0

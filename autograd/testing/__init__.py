@@ -1,15 +1,40 @@
 """Tools to check derivatives: `gradcheck` compares the engine with finite differences and jvp.
 
-The hypothesis strategies live in `autograd.testing.strategies` (hypothesis is a test
-dependency, so that module is imported only when asked for).
+Two test-only companions, imported only when asked for (hypothesis is a test dependency):
+
+- `autograd.testing.strategies`: hypothesis strategies for each op's domain and random
+  expression graphs, to property-test your own primitives;
+- `autograd.testing.plugin`: chaingrad's hypothesis profiles `ci` (derandomized, no deadline,
+  no example database) and `dev`. Installing chaingrad changes no other project's test runs:
+  a project opts in from its own top-level `conftest.py`.
+
+An example `conftest.py` and a test using both:
+
+    # conftest.py
+    pytest_plugins = ["autograd.testing.plugin"]   # profile `ci` when $CI is set, else `dev`
+
+    # test_cube.py
+    from hypothesis import given
+
+    import autograd as ag
+    from autograd.testing import gradcheck, strategies
+
+    cube = ag.primitive("cube", forward=lambda x: x ** 3, partials=lambda x, out: (3 * x ** 2,))
+
+    @given(strategies.domain_floats(cube))
+    def test_cube_derivatives(x):
+        assert gradcheck(cube, [x], order=2)
+
+`pytest --hypothesis-profile=dev` overrides the automatic choice. To register the profiles
+without the plugin, call `autograd.testing.plugin.register_profiles()` in the conftest.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 from ..engine import gradients
 from ..functional import jvp
@@ -37,7 +62,7 @@ class GradcheckError(AssertionError):
 
 def gradcheck(
     f: Callable[..., Any],
-    inputs: Sequence[float] | float,
+    inputs: Sequence[float | Value] | float | Value,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
@@ -64,10 +89,10 @@ def gradcheck(
     derivatives themselves are large (1e3 and more); keep every point farther than eps from a
     kink (relu, abs, max) or a domain boundary, where a finite difference is meaningless.
     """
-    if isinstance(inputs, (Value, numbers.Real)):
-        inputs = [inputs]
+    single = isinstance(inputs, (Value, numbers.Real))
+    items: list[Any] = [inputs] if single else list(cast(Iterable[Any], inputs))
     point = [to_float(x.data if isinstance(x, Value) else x, f"gradcheck input {i}")
-             for i, x in enumerate(list(inputs))]
+             for i, x in enumerate(items)]
     if not point:
         raise ValueError("gradcheck: inputs is empty; f needs at least one input to differentiate")
     if not (eps > 0.0 and math.isfinite(eps)):
@@ -184,4 +209,6 @@ def _hessian(f: Callable[..., Any], point: list[float]) -> list[list[float]]:
     out, variables = _trace(f, point)
     with enable_grad():
         first = gradients(out, variables, create_graph=True)
-        return [[float(h) for h in gradients(g, variables)] for g in first]
+        # A first derivative that is a plain number (a constant partial) has second derivatives 0.
+        return [[float(h) for h in gradients(g, variables)] if isinstance(g, Value) else [0.0] * len(point)
+                for g in first]

@@ -18,6 +18,7 @@ from typing import Any
 from hypothesis import reject
 from hypothesis import strategies as st
 
+from .. import elementary, piecewise
 from .. import ops as op_table
 from ..primitive import Primitive, make_function
 
@@ -198,6 +199,16 @@ _GUARDS: dict[str, list[tuple[Any, ...] | None]] = {
     "exp": [("bounded", -5.0, 5.0)],
     "div": [None, ("positive", 0.5)],
     "pow": [("positive", 0.5), ("bounded", -3.0, 3.0)],
+    # The math library's poles and infinite derivatives, kept well away: inside an expression an
+    # input's error is amplified by the chain below it, more than the kink margin allows for.
+    "tan": [("bounded", -1.2, 1.2)],
+    "cbrt": [("positive", 0.1)],
+    "atan2": [None, ("positive", 0.5)],
+    "log_base": [("positive", 0.1), ("bounded", 1.5, 10.0)],
+    "gamma": [("bounded", 0.2, 5.0)],
+    "lgamma": [("bounded", 0.2, 20.0)],
+    "digamma": [("bounded", 0.2, 20.0)],
+    "polygamma": [("bounded", 0.5, 20.0)],
 }
 
 
@@ -205,7 +216,7 @@ def _guard_plan(prim: Primitive, n: int) -> list[tuple[Any, ...] | None]:
     """For each input of `prim`: None, ("positive", offset), ("bounded", lo, hi) or ("below", hi)."""
     if prim.name in _GUARDS and prim.arity == len(_GUARDS[prim.name]):
         return _GUARDS[prim.name]
-    if prim.name == "pow_const" and "exponent" in prim.params:
+    if prim.name in ("pow_const", "pow_const_ieee") and "exponent" in prim.params:
         c = prim.params["exponent"]
         if not float(c).is_integer():
             return [("positive", 0.1)]
@@ -248,9 +259,16 @@ def function_of(op: OpLike, n_inputs: int | None = None) -> Callable[..., Any]:
         return lambda *wxb: op_table.dot(wxb[: len(wxb) // 2], wxb[len(wxb) // 2: 2 * (len(wxb) // 2)],
                                          wxb[-1] if len(wxb) % 2 else None)
     if prim is op_table.TABLE.get(name):
-        return getattr(op_table, name)
+        fn = getattr(op_table, name, None)
+        # Entries declared outside ops.py (elementary, piecewise, reductions) and n-ary ones that
+        # take a sequence (logsumexp(values)): their function with the operands positionally.
+        if fn is not None and getattr(fn, "primitive", None) is prim:
+            return fn
+        return make_function(prim)
     if name == "pow_const" and "exponent" in prim.params:
         return op_table.pow_const(prim.params["exponent"])
+    if name == "pow_const_ieee" and "exponent" in prim.params:
+        return op_table.pow_const_ieee(prim.params["exponent"])
     if name == "const_pow" and "base" in prim.params:
         return op_table.const_pow(prim.params["base"])
     if name == "leaky_relu" and "slope" in prim.params:
@@ -369,6 +387,10 @@ class Expression:
                 names[node.prim.name] = getattr(op_table, node.prim.name)
             elif node.prim.name == "leaky_relu":
                 names["leaky_relu"] = op_table.leaky_relu
+            elif node.prim.name == "pow_const_ieee":
+                names["pow_const_ieee"] = op_table.pow_const_ieee
+            elif node.prim.name in _PARAMETER_FUNCTIONS:
+                names[node.prim.name] = _PARAMETER_FUNCTIONS[node.prim.name]
             elif node.prim.name not in _INFIX and node.prim.name not in ("neg", "pow_const", "const_pow"):
                 names[node.prim.name] = node.fn
         return names
@@ -462,6 +484,8 @@ class Expression:
                 base = _paren_negative(repr(float(prim.params["base"])))
                 return f"{base} ** {wrap(args[0], lambda q: q < _ATOM)}", _POW
             inner = [text(a)[0] for a in args]
+            if prim.name == "pow_const_ieee" and "exponent" in prim.params:
+                return f"pow_const_ieee({float(prim.params['exponent'])!r})({inner[0]})", _ATOM
             if prim.name == "sum" and prim is op_table.TABLE["sum"]:
                 return f"sum([{', '.join(inner)}])", _ATOM
             if prim.name == "dot" and prim is op_table.TABLE["dot"]:
@@ -470,9 +494,19 @@ class Expression:
                 return f"dot([{', '.join(inner[:half])}], [{', '.join(inner[half: 2 * half])}]{bias})", _ATOM
             if prim.name == "leaky_relu" and "slope" in prim.params:
                 inner.append(repr(float(prim.params["slope"])))
+            if prim.name == "round" and "ndigits" in prim.params:
+                inner.append(repr(prim.params["ndigits"]))
+            if prim.name == "polygamma" and "n" in prim.params:
+                inner.insert(0, repr(prim.params["n"]))
             return f"{prim.name}({', '.join(inner)})", _ATOM
 
         return text(self.root)[0]
+
+
+# Families whose parameter is written as an argument of their public function: round(x0, 2) and
+# polygamma(1, x0) (round(x0) of the table's entry is the same function with one argument).
+_PARAMETER_FUNCTIONS: dict[str, Callable[..., Any]] = {"round": piecewise.round,
+                                                       "polygamma": elementary.polygamma}
 
 
 def _paren_negative(number: str) -> str:
