@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, viz
+from .fileio import write_atomically
 from .ops import TABLE
 from .value import Value, parents_of
 
@@ -691,7 +692,7 @@ body {{ margin: 16px; background: #fafafa; }}
         folder = path.parent
         if not folder.is_dir():
             raise FileNotFoundError(f"Explanation.save: the folder {str(folder)!r} does not exist")
-        viz._write_atomically(path, self.html().encode("utf-8"))
+        write_atomically(path, self.html())
         return path
 
     def _repr_html_(self) -> str:

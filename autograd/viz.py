@@ -18,12 +18,12 @@ import os
 import reprlib
 import shutil
 import subprocess
-import tempfile
 from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .fileio import write_atomically
 from .ops import TABLE
 from .primitive import Primitive
 from .value import Value
@@ -621,7 +621,7 @@ def save(root: Value, path: str | os.PathLike[str], **kwargs: Any) -> Path:
             f"viz.save: cannot tell the format of {str(path)!r} from its extension; "
             "use .svg, .png, .pdf, .dot or .gv"
         )
-    _write_atomically(path, data)
+    write_atomically(path, data)  # the project's one atomic write (autograd/fileio.py)
     return path
 
 
@@ -667,30 +667,6 @@ def _run_dot(source: str, fmt: str) -> bytes:
     if done.returncode != 0:
         raise RuntimeError(f"viz: dot -T{fmt} failed: {done.stderr.decode('utf-8', 'replace').strip()}")
     return done.stdout
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it: never a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 _DIGRAPH_CLASS: Any = None

@@ -15,7 +15,6 @@ import platform
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from autograd import fileio  # noqa: E402
 from benchmarks import peers as peer_modules  # noqa: E402
 from benchmarks.report import markdown  # noqa: E402
 from benchmarks.workloads import Settings, chain, demo, memory, moons, ops, wide  # noqa: E402
@@ -57,16 +57,9 @@ def machine() -> dict[str, Any]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file, so a crash never leaves half a file."""
+    """Write `text` to `path` atomically (autograd.fileio's helper), creating its folder first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    fileio.write_atomically(path, text)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -7,23 +7,24 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-# An initializer draws one weight: init(rng, fan_in, fan_out) -> float.
-Initializer = Callable[[random.Random, int, int], float]
+# An initializer draws one weight: init(rng, fan_in, fan_out) -> float; rng is a random.Random or
+# the `random` module itself (seed=None), which has the same functions.
+Initializer = Callable[[Any, int, int], float]
 Seed = int | random.Random | None
 
 
-def uniform(rng: random.Random, fan_in: int, fan_out: int) -> float:
+def uniform(rng: Any, fan_in: int, fan_out: int) -> float:
     """U(-1, 1), micrograd's initialization (ignores the layer's size)."""
     return rng.uniform(-1.0, 1.0)
 
 
-def xavier(rng: random.Random, fan_in: int, fan_out: int) -> float:
+def xavier(rng: Any, fan_in: int, fan_out: int) -> float:
     """Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)): variance 2 / (fan_in + fan_out)."""
     bound = math.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-bound, bound)
 
 
-def he(rng: random.Random, fan_in: int, fan_out: int) -> float:
+def he(rng: Any, fan_in: int, fan_out: int) -> float:
     """He/Kaiming uniform for ReLU: U(-a, a) with a = sqrt(6 / fan_in), variance 2 / fan_in."""
     bound = math.sqrt(6.0 / fan_in)
     return rng.uniform(-bound, bound)
@@ -47,10 +48,11 @@ def get_initializer(init: str | Initializer) -> Initializer:
     raise ValueError(f"init: unknown scheme {init!r}; choose one of {sorted(SCHEMES)} or pass a callable")
 
 
-def make_rng(seed: Any) -> random.Random:
-    """A random.Random from an int seed, an existing generator (used as is) or None (unseeded)."""
-    if seed is None:
-        return random.Random()
+def make_rng(seed: Any) -> Any:
+    """The generator for `seed`: a new random.Random(seed) for an int, a generator as is, or for None
+    Python's global `random` (so that `random.seed(0)` fixes the draws, as micrograd users expect)."""
+    if seed is None or seed is random:
+        return random  # the module's functions draw from its hidden global generator
     if isinstance(seed, random.Random):
         return seed
     if isinstance(seed, int) and not isinstance(seed, bool):

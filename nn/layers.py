@@ -1,8 +1,13 @@
-"""Neurons, layers and multilayer perceptrons, built from `autograd` operations only."""
+"""Neurons, layers and multilayer perceptrons, built from `autograd` operations only.
+
+Their parameters are attributes, found like any module's: a Neuron has `weight` (nin Values) and
+`bias`; a Layer has `weight` (nout rows: its neurons' own weight lists), `bias` and `neurons`; an
+MLP has `layers`. So an MLP's names are `layers.0.weight[3][1]`, PyTorch's nn.Linear layout.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import autograd
@@ -11,33 +16,30 @@ from autograd import Value
 from .init import Initializer, Seed, get_initializer, make_rng
 from .module import Module
 
-# Activations by name; None is the identity (no graph node at all).
-ACTIVATIONS: dict[str, Callable[[Any], Any] | None] = {
-    "relu": autograd.relu,
-    "tanh": autograd.tanh,
-    "sigmoid": autograd.sigmoid,
-    "linear": None,
-}
+# The elementwise activations a checkpoint may name: a fixed list, nothing else ("linear" is the
+# identity: no graph node at all). Names on the second line are used when this autograd has them.
+_NAMES = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus", "sin", "cos", "abs", "exp")
+_OPTIONAL = ("silu", "gelu", "elu", "selu", "softsign", "mish")
+ACTIVATIONS: dict[str, Callable[[Any], Any] | None] = {"linear": None}
+ACTIVATIONS.update({name: getattr(autograd, name) for name in _NAMES + _OPTIONAL if hasattr(autograd, name)})
 
 Activation = str | Callable[[Any], Any] | None
 
 
 def resolve_activation(activation: Activation) -> tuple[str, Callable[[Any], Any] | None]:
-    """(name, function) for an activation given by name, as a callable, or None (linear)."""
+    """(name, function) for an activation given by name (see ACTIVATIONS), as a callable, or None."""
     if activation is None:
         return "linear", None
     if isinstance(activation, str):
         if activation in ACTIVATIONS:
             return activation, ACTIVATIONS[activation]
-        # Any one-argument function of autograd by name (softplus, leaky_relu, sin...), as saved in files.
-        fn = getattr(autograd, activation, None)
-        if activation in autograd.__all__ and callable(fn) and not isinstance(fn, type):
-            return activation, fn
         raise ValueError(
-            f"activation: unknown name {activation!r}; use one of {sorted(ACTIVATIONS)}, "
-            f"a function of autograd, or any callable"
+            f"activation: unknown name {activation!r}; use one of {sorted(ACTIVATIONS)} or a callable"
         )
     if callable(activation):
+        for name, fn in ACTIVATIONS.items():
+            if fn is activation:
+                return name, fn
         return getattr(activation, "__name__", repr(activation)), activation
     raise TypeError(
         f"activation: expected a name or a callable, got {type(activation).__name__} {activation!r}"
@@ -45,15 +47,12 @@ def resolve_activation(activation: Activation) -> tuple[str, Callable[[Any], Any
 
 
 def _saveable_name(name: str, fn: Callable[[Any], Any] | None, where: str) -> str:
-    """The activation's name if loading a file can find the same function again by that name."""
-    try:
-        if resolve_activation(name)[1] is fn:
-            return name
-    except ValueError:
-        pass
+    """The activation's name if loading a file finds the same function again by that name."""
+    if name in ACTIVATIONS and ACTIVATIONS[name] is fn:
+        return name
     raise ValueError(
         f"{where}: activation {name!r} is a custom callable that a checkpoint cannot name; "
-        f"use a name ({sorted(ACTIVATIONS)}) or a function of autograd"
+        f"use one of {sorted(ACTIVATIONS)}"
     )
 
 
@@ -63,12 +62,28 @@ def _check_size(n: Any, what: str) -> int:
     return n
 
 
+def _check_name(name: Any, what: str) -> str:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"{what}: expected one of {sorted(ACTIVATIONS)}, got {name!r:.60}")
+    return name
+
+
+def _check_keys(architecture: Any, keys: set[str], kind: str) -> dict[str, Any]:
+    if not isinstance(architecture, dict) or architecture.get("type") != kind:
+        raise ValueError(f"expected a {kind} architecture")
+    missing, extra = sorted(keys - set(architecture)), sorted(set(architecture) - keys - {"type"})
+    if missing:
+        raise KeyError(f"{kind} architecture: missing key {missing[0]!r}")
+    if extra:
+        raise ValueError(f"{kind} architecture: unexpected key {extra[0]!r:.60}")
+    return architecture
+
+
 def as_inputs(x: Any, nin: int, where: str) -> list[Value]:
     """The input as a list of `nin` Values (numbers become constant leaves, made once per call)."""
-    if isinstance(x, (Value, int, float)) and nin == 1:
-        x = [x]
+    items: Any = [x] if isinstance(x, (Value, int, float)) and nin == 1 else x
     try:
-        n = len(x)
+        n = len(items)
     except TypeError:
         raise TypeError(
             f"{where}: expected a sequence of {nin} numbers, got {type(x).__name__} {x!r}"
@@ -76,7 +91,7 @@ def as_inputs(x: Any, nin: int, where: str) -> list[Value]:
     if n != nin:
         raise ValueError(f"{where}: expected {nin} inputs, got {n}")
     out = []
-    for i, xi in enumerate(x):
+    for i, xi in enumerate(items):
         if isinstance(xi, Value):
             out.append(xi)
         else:
@@ -87,7 +102,25 @@ def as_inputs(x: Any, nin: int, where: str) -> list[Value]:
     return out
 
 
-class Neuron(Module):
+class _Activated(Module):
+    """Keeps `activation` (a name) and `fn`; pickles a named activation by its name."""
+
+    activation: str
+    fn: Callable[[Any], Any] | None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(vars(self))
+        if ACTIVATIONS.get(self.activation, False) is self.fn:
+            state["fn"] = None if self.fn is None else self.activation  # found again by name
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state.get("fn"), str):
+            state["fn"] = ACTIVATIONS[state["fn"]]
+        vars(self).update(state)
+
+
+class Neuron(_Activated):
     """activation(w · x + b): one `dot` node, one add for the bias, one node for the activation."""
 
     def __init__(
@@ -101,12 +134,18 @@ class Neuron(Module):
         self.nin = _check_size(nin, "Neuron nin")
         self.activation, self.fn = resolve_activation(activation)
         draw, rng = get_initializer(init), make_rng(seed)
-        self.w = [Value(draw(rng, nin, fan_out)) for _ in range(nin)]
-        self.b = Value(0.0)
+        self.weight = [Value(draw(rng, nin, fan_out)) for _ in range(nin)]
+        self.bias = Value(0.0)
 
-    def named_tensors(self) -> dict[str, Any]:
-        """{'weight': nin Values, 'bias': one Value}."""
-        return {"weight": self.w, "bias": self.b}
+    @property
+    def w(self) -> list[Value]:
+        """The weights (micrograd's name for `weight`)."""
+        return self.weight
+
+    @property
+    def b(self) -> Value:
+        """The bias (micrograd's name for `bias`)."""
+        return self.bias
 
     def forward(self, x: Any) -> Value:
         """The neuron's output for `nin` numbers or Values."""
@@ -114,7 +153,7 @@ class Neuron(Module):
 
     def apply(self, xs: list[Value]) -> Value:
         """The output for inputs already converted to Values."""
-        z = autograd.dot(self.w, xs, self.b)
+        z = autograd.dot(self.weight, xs, self.bias)
         return z if self.fn is None else self.fn(z)
 
     def architecture(self) -> dict[str, Any]:
@@ -126,15 +165,25 @@ class Neuron(Module):
         }
 
     @classmethod
+    def tensor_shapes(cls, architecture: dict[str, Any]) -> Iterator[tuple[str, tuple[int, ...]]]:
+        """The shapes of the tensors `architecture` implies, checked, without building anything."""
+        a = _check_keys(architecture, {"nin", "activation"}, "Neuron")
+        nin = _check_size(a["nin"], "Neuron nin")
+        _check_name(a["activation"], "Neuron activation")
+        yield "weight", (nin,)
+        yield "bias", ()
+
+    @classmethod
     def from_architecture(cls, architecture: dict[str, Any]) -> Neuron:
         """A Neuron rebuilt from `architecture()`."""
-        return cls(architecture["nin"], architecture["activation"])
+        a = _check_keys(architecture, {"nin", "activation"}, "Neuron")
+        return cls(a["nin"], _check_name(a["activation"], "Neuron activation"))
 
     def __repr__(self) -> str:
         return f"Neuron({self.nin}, activation={self.activation!r})"
 
 
-class Layer(Module):
+class Layer(_Activated):
     """`nout` neurons on the same inputs; returns a bare Value when nout == 1 (as micrograd)."""
 
     def __init__(
@@ -147,13 +196,13 @@ class Layer(Module):
     ) -> None:
         self.nin = _check_size(nin, "Layer nin")
         self.nout = _check_size(nout, "Layer nout")
-        rng = make_rng(seed)
-        self.neurons = [Neuron(nin, activation, init, rng, fan_out=nout) for _ in range(nout)]
         self.activation, self.fn = resolve_activation(activation)
-
-    def named_tensors(self) -> dict[str, Any]:
-        """{'weight': nout rows of nin Values, 'bias': nout Values} (PyTorch's nn.Linear layout)."""
-        return {"weight": [n.w for n in self.neurons], "bias": [n.b for n in self.neurons]}
+        rng = make_rng(seed)
+        neurons = [Neuron(nin, activation, init, rng, fan_out=nout) for _ in range(nout)]
+        # weight and bias first, so that they name the parameters; the neurons share the same Values.
+        self.weight = [n.weight for n in neurons]
+        self.bias = [n.bias for n in neurons]
+        self.neurons = neurons
 
     def forward(self, x: Any) -> Value | list[Value]:
         """The layer's outputs: a list of nout Values, or one Value when nout == 1."""
@@ -164,8 +213,8 @@ class Layer(Module):
         """The list of outputs for inputs already converted to Values."""
         dot, fn = autograd.dot, self.fn
         if fn is None:
-            return [dot(n.w, xs, n.b) for n in self.neurons]
-        return [fn(dot(n.w, xs, n.b)) for n in self.neurons]
+            return [dot(w, xs, b) for w, b in zip(self.weight, self.bias, strict=True)]
+        return [fn(dot(w, xs, b)) for w, b in zip(self.weight, self.bias, strict=True)]
 
     def architecture(self) -> dict[str, Any]:
         """{'type': 'Layer', 'nin': ..., 'nout': ..., 'activation': ...}."""
@@ -177,9 +226,19 @@ class Layer(Module):
         }
 
     @classmethod
+    def tensor_shapes(cls, architecture: dict[str, Any]) -> Iterator[tuple[str, tuple[int, ...]]]:
+        """The shapes of the tensors `architecture` implies, checked, without building anything."""
+        a = _check_keys(architecture, {"nin", "nout", "activation"}, "Layer")
+        nin, nout = _check_size(a["nin"], "Layer nin"), _check_size(a["nout"], "Layer nout")
+        _check_name(a["activation"], "Layer activation")
+        yield "weight", (nout, nin)
+        yield "bias", (nout,)
+
+    @classmethod
     def from_architecture(cls, architecture: dict[str, Any]) -> Layer:
         """A Layer rebuilt from `architecture()`."""
-        return cls(architecture["nin"], architecture["nout"], architecture["activation"])
+        a = _check_keys(architecture, {"nin", "nout", "activation"}, "Layer")
+        return cls(a["nin"], a["nout"], _check_name(a["activation"], "Layer activation"))
 
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
@@ -190,6 +249,8 @@ class MLP(Module):
 
     `MLP(2, [16, 16, 1])` is micrograd's moons network: ReLU, ReLU, linear; 337 parameters.
     """
+
+    _KEYS = {"nin", "nouts", "activation", "output_activation"}
 
     def __init__(
         self,
@@ -213,14 +274,6 @@ class MLP(Module):
             for i in range(len(self.nouts))
         ]
 
-    def named_tensors(self) -> dict[str, Any]:
-        """'layers.<i>.weight' (nout rows of nin) and 'layers.<i>.bias' for each layer, in order."""
-        out: dict[str, Any] = {}
-        for i, layer in enumerate(self.layers):
-            for name, tensor in layer.named_tensors().items():
-                out[f"layers.{i}.{name}"] = tensor
-        return out
-
     def forward(self, x: Any) -> Value | list[Value]:
         """The network's output: one Value when the last layer has one output, else a list."""
         xs = as_inputs(x, self.nin, "MLP")
@@ -230,8 +283,8 @@ class MLP(Module):
 
     def architecture(self) -> dict[str, Any]:
         """{'type': 'MLP', 'nin': ..., 'nouts': [...], 'activation': ..., 'output_activation': ...}."""
-        first, last = self.layers[0], self.layers[-1]
-        hidden = first if len(self.layers) > 1 else None
+        last = self.layers[-1]
+        hidden = self.layers[0] if len(self.layers) > 1 else None
         return {
             "type": "MLP",
             "nin": self.nin,
@@ -241,13 +294,30 @@ class MLP(Module):
         }
 
     @classmethod
+    def tensor_shapes(cls, architecture: dict[str, Any]) -> Iterator[tuple[str, tuple[int, ...]]]:
+        """The shapes of the tensors `architecture` implies, checked, without building anything."""
+        a = _check_keys(architecture, cls._KEYS, "MLP")
+        nin = _check_size(a["nin"], "MLP nin")
+        nouts = a["nouts"]
+        if not isinstance(nouts, list) or not nouts:
+            raise ValueError(f"MLP nouts: expected a non-empty list of layer sizes, got {nouts!r:.60}")
+        _check_name(a["activation"], "MLP activation")
+        _check_name(a["output_activation"], "MLP output_activation")
+        for i, nout in enumerate(nouts):  # lazily: the caller stops at its cap on the parameter count
+            nout = _check_size(nout, f"MLP nouts[{i}]")
+            yield f"layers.{i}.weight", (nout, nin)
+            yield f"layers.{i}.bias", (nout,)
+            nin = nout
+
+    @classmethod
     def from_architecture(cls, architecture: dict[str, Any]) -> MLP:
         """An MLP rebuilt from `architecture()`."""
+        a = _check_keys(architecture, cls._KEYS, "MLP")
         return cls(
-            architecture["nin"],
-            architecture["nouts"],
-            architecture["activation"],
-            architecture["output_activation"],
+            a["nin"],
+            a["nouts"],
+            _check_name(a["activation"], "MLP activation"),
+            _check_name(a["output_activation"], "MLP output_activation"),
         )
 
     def __repr__(self) -> str:

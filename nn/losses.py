@@ -1,6 +1,8 @@
-"""Loss functions: `Value` results averaged over the batch, each built from few graph nodes.
+"""Loss functions with PyTorch's `reduction=` ("mean", "sum" or "none"), each built from few graph nodes.
 
 No calculus here: every loss is composed of autograd operations, and the engine differentiates it.
+Targets may be numbers or Values; where the loss is differentiable in the target (mse, soft BCE
+labels) a Value target receives its gradient, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -13,23 +15,50 @@ from typing import Any
 import autograd
 from autograd import Value
 
+REDUCTIONS = ("mean", "sum", "none")
+
 
 def _number(x: Any, where: str) -> float:
-    """A target or coefficient as a float: a clear TypeError for strings, Values and the like, no NaN."""
-    if isinstance(x, (bool, str, bytes, Value)) or not hasattr(type(x), "__float__"):
-        raise TypeError(f"{where}: expected a plain number, got {type(x).__name__} {x!r}")
+    """A coefficient or label as a float: a clear TypeError for strings and the like, no NaN."""
+    if isinstance(x, Value):
+        x = x.data
+    if isinstance(x, (bool, str, bytes)) or not hasattr(type(x), "__float__"):
+        raise TypeError(f"{where}: expected a number, got {type(x).__name__} {x!r}")
     try:
         x = float(x)
     except (TypeError, ValueError):
-        raise TypeError(f"{where}: expected a plain number, got {type(x).__name__} {x!r}") from None
+        raise TypeError(f"{where}: expected a number, got {type(x).__name__} {x!r}") from None
     if math.isnan(x):
         raise ValueError(f"{where}: is NaN")
     return x
 
 
-def _batch(preds: Any, targets: Any, where: str) -> tuple[list[Any], list[float]]:
-    """Predictions and targets as two equal-length lists (a single prediction is a batch of one)."""
-    if isinstance(preds, (Value, int, float)):
+def _target(x: Any, where: str) -> Any:
+    """A target: a Value stays a Value (checked not NaN), anything else becomes a float."""
+    if isinstance(x, Value):
+        _number(x, where)
+        return x
+    return _number(x, where)
+
+
+def _check_reduction(reduction: Any, where: str) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def _reduce(terms: list[Any], reduction: str) -> Any:
+    """The terms' mean (one sum node and a division), sum, or the list itself ('none')."""
+    if reduction == "none":
+        return terms
+    total = autograd.sum(terms)
+    return total if reduction == "sum" else total / len(terms)
+
+
+def _batch(preds: Any, targets: Any, where: str) -> tuple[list[Any], list[Any], bool]:
+    """Predictions and targets as two equal-length lists, and whether the input was a single sample."""
+    single = isinstance(preds, (Value, int, float))
+    if single:
         preds, targets = [preds], [targets]
     try:
         preds, targets = list(preds), list(targets)
@@ -45,52 +74,79 @@ def _batch(preds: Any, targets: Any, where: str) -> tuple[list[Any], list[float]
                 f"{where}: prediction {i} is {type(p).__name__} {p!r:.60}; expected one Value per sample "
                 f"(a model with several outputs needs cross_entropy)"
             )
-    return preds, [_number(t, f"{where} target {i}") for i, t in enumerate(targets)]
+    return preds, [_target(t, f"{where} target {i}") for i, t in enumerate(targets)], single
 
 
-def mse_loss(preds: Any, targets: Any) -> Any:
-    """Mean squared error: mean((p - t)^2), as n subtractions, one dot node and one division."""
-    preds, targets = _batch(preds, targets, "mse_loss")
+def _finish(terms: list[Any], reduction: str, single: bool) -> Any:
+    if single and reduction == "none":
+        return terms[0]  # one sample in, one loss out (PyTorch gives a 0-dim tensor)
+    return _reduce(terms, reduction)
+
+
+def mse_loss(preds: Any, targets: Any, reduction: str = "mean") -> Any:
+    """Squared error (p - t)^2, reduced: the mean is n subtractions, one dot node and one division."""
+    reduction = _check_reduction(reduction, "mse_loss")
+    preds, targets, single = _batch(preds, targets, "mse_loss")
     diffs = [p - t for p, t in zip(preds, targets, strict=True)]
-    return autograd.dot(diffs, diffs) / len(diffs)
+    if reduction == "none":
+        return _finish([d * d for d in diffs], reduction, single)
+    total = autograd.dot(diffs, diffs)
+    return total if reduction == "sum" else total / len(diffs)
 
 
-def hinge_loss(scores: Any, labels: Any) -> Any:
-    """micrograd's max-margin loss: mean(relu(1 - y * score)) for labels y = ±1."""
-    scores, labels = _batch(scores, labels, "hinge_loss")
+def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Any:
+    """micrograd's max-margin loss relu(1 - y * score) for labels y = ±1, reduced."""
+    reduction = _check_reduction(reduction, "hinge_loss")
+    scores, labels, single = _batch(scores, labels, "hinge_loss")
     terms = []
     for i, (s, y) in enumerate(zip(scores, labels, strict=True)):
-        if y == 1.0:
+        label = float(y)
+        if label == 1.0:
             terms.append(autograd.relu(1.0 - s))
-        elif y == -1.0:
+        elif label == -1.0:
             terms.append(autograd.relu(1.0 + s))
         else:
-            raise ValueError(f"hinge_loss: label {i} is {y!r}; labels must be +1 or -1")
-    return autograd.sum(terms) / len(terms)
+            raise ValueError(f"hinge_loss: label {i} is {label!r}; labels must be +1 or -1")
+    return _finish(terms, reduction, single)
 
 
-def binary_cross_entropy_with_logits(logits: Any, labels: Any) -> Any:
-    """mean(softplus(z) - y z) = mean(-y log σ(z) - (1 - y) log(1 - σ(z))) for labels y in [0, 1].
+def binary_cross_entropy_with_logits(
+    logits: Any, labels: Any, reduction: str = "mean", pos_weight: float | None = None
+) -> Any:
+    """-[w y log σ(z) + (1 - y) log(1 - σ(z))] for labels y in [0, 1] and positive weight w (default 1).
 
-    Hard labels use softplus(z) (y = 0) and softplus(-z) (y = 1): exact even where σ(z) rounds to 0 or 1.
+    As softplus: w y softplus(-z) + (1 - y) softplus(z); hard labels (y = 0 or 1 as numbers) use one
+    softplus, exact even where σ(z) rounds to 0 or 1. As torch.nn.functional's, with `pos_weight`.
     """
-    logits, labels = _batch(logits, labels, "binary_cross_entropy_with_logits")
+    where = "binary_cross_entropy_with_logits"
+    reduction = _check_reduction(reduction, where)
+    w = 1.0 if pos_weight is None else _number(pos_weight, f"{where} pos_weight")
+    if not 0.0 <= w < math.inf:
+        raise ValueError(f"{where}: pos_weight must be a finite number >= 0, got {pos_weight!r}")
+    logits, labels, single = _batch(logits, labels, where)
     terms = []
     for i, (z, y) in enumerate(zip(logits, labels, strict=True)):
-        if y == 0.0:
+        label = float(y)
+        if not 0.0 <= label <= 1.0:
+            raise ValueError(f"{where}: label {i} is {label!r}; labels must lie in [0, 1]")
+        if isinstance(y, Value):
+            terms.append(w * y * autograd.softplus(-z) + (1.0 - y) * autograd.softplus(z))
+        elif label == 0.0:
             terms.append(autograd.softplus(z))
-        elif y == 1.0:
-            terms.append(autograd.softplus(-z))
-        elif 0.0 < y < 1.0:
-            terms.append(autograd.softplus(z) - y * z)
+        elif label == 1.0:
+            terms.append(autograd.softplus(-z) if w == 1.0 else w * autograd.softplus(-z))
+        elif w == 1.0:
+            terms.append(autograd.softplus(z) - label * z)  # softplus(z) - y z: one softplus node
         else:
-            raise ValueError(
-                f"binary_cross_entropy_with_logits: label {i} is {y!r}; labels must lie in [0, 1]"
-            )
-    return autograd.sum(terms) / len(terms)
+            terms.append(w * label * autograd.softplus(-z) + (1.0 - label) * autograd.softplus(z))
+    return _finish(terms, reduction, single)
 
 
 def _class_index(target: Any, n_classes: int, where: str) -> int:
+    if isinstance(target, Value):
+        if not float(target.data).is_integer():
+            raise TypeError(f"{where}: class index must be an integer, got {target!r}")
+        target = int(target.data)
     if isinstance(target, bool) or not isinstance(target, int):
         try:
             target = operator.index(target)  # NumPy integers are fine; floats and strings are not
@@ -103,23 +159,30 @@ def _class_index(target: Any, n_classes: int, where: str) -> int:
     return target
 
 
-def _one_cross_entropy(logits: Sequence[Any], target: Any, where: str) -> Any:
-    """logsumexp(z) - z_t, with the max logit m subtracted inside: log(sum(exp(z_i - m))) + m - z_t."""
+def _one_cross_entropy(logits: Sequence[Any], target: Any, smoothing: float, where: str) -> Any:
+    """logsumexp(z) - (1 - ε) z_t - ε mean(z), with the largest finite logit m taken out of the exps."""
     logits = list(logits)
     if not logits:
         raise ValueError(f"{where}: no logits")
     t = _class_index(target, len(logits), where)
-    # m is a constant: logsumexp(z) = m + log(sum(exp(z - m))) for any m, and its gradient
-    # (the softmax) does not depend on m; with m = max(z) no exp overflows.
-    m = max(float(z) for z in logits)
-    if not math.isfinite(m):
-        raise ValueError(f"{where}: the largest logit is {m!r}")
-    exps = [autograd.exp(z - m) for z in logits]
-    return autograd.log(autograd.sum(exps)) + (m - logits[t])
+    # m is a constant: logsumexp(z) = m + log(sum(exp(z - m))) for any m, and its gradient (the
+    # softmax) does not depend on m; with m = max(z) no exp overflows. A NaN logit gives a NaN loss.
+    finite = [float(z) for z in logits if math.isfinite(float(z))]
+    m = max(finite) if finite else 0.0
+    lse = autograd.log(autograd.sum([autograd.exp(z - m) for z in logits])) + m
+    if not smoothing:
+        return lse - logits[t]
+    # Label smoothing (PyTorch's): the target is (1 - ε) one-hot + ε / C uniform.
+    weights = [smoothing / len(logits) + (1.0 - smoothing if i == t else 0.0) for i in range(len(logits))]
+    return lse - autograd.dot(weights, logits)
 
 
-def cross_entropy(logits: Any, target: Any) -> Any:
-    """Multiclass cross-entropy -log softmax(z)[t]: one sample (logits, class index) or a batch (mean)."""
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean", label_smoothing: float = 0.0) -> Any:
+    """Multiclass cross-entropy -log softmax(z)[t]: one sample (logits, class index) or a batch, reduced."""
+    reduction = _check_reduction(reduction, "cross_entropy")
+    smoothing = _number(label_smoothing, "cross_entropy label_smoothing")
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
     if isinstance(target, (list, tuple)):
         if len(logits) != len(target):
             raise ValueError(f"cross_entropy: {len(logits)} samples of logits but {len(target)} targets")
@@ -129,13 +192,13 @@ def cross_entropy(logits: Any, target: Any) -> Any:
             if isinstance(row, (Value, int, float)):
                 raise TypeError(f"cross_entropy: sample {i} has one logit {row!r}; expected a list of logits")
         terms = [
-            _one_cross_entropy(z, t, f"cross_entropy sample {i}")
+            _one_cross_entropy(z, t, smoothing, f"cross_entropy sample {i}")
             for i, (z, t) in enumerate(zip(logits, target, strict=True))
         ]
-        return autograd.sum(terms) / len(terms)
+        return _reduce(terms, reduction)
     if logits and isinstance(logits[0], (list, tuple)):
         raise TypeError("cross_entropy: a batch of logits needs a list of class indices as target")
-    return _one_cross_entropy(logits, target, "cross_entropy")
+    return _one_cross_entropy(logits, target, smoothing, "cross_entropy")
 
 
 def l2_penalty(params: Sequence[Value], alpha: float) -> Any:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import autograd
+from autograd import Value
 
 from . import losses
 from .data import batches
 from .init import Seed, make_rng
 from .module import Module
 from .optim import Adam, Optimizer
-from .progress import ProgressBar
+from .progress import make_progress
 
 LOSSES: dict[str, Callable[[Any, Any], Any]] = {
     "hinge": losses.hinge_loss,
@@ -51,7 +53,7 @@ def _resolve_loss(loss: str | Callable[[Any, Any], Any], sample_output: Any, y: 
     if loss == "auto":
         if isinstance(sample_output, list):
             return losses.cross_entropy
-        labels = set(y)
+        labels = {t.data if isinstance(t, Value) else t for t in y}
         if labels <= {-1, 1}:
             return losses.hinge_loss
         if labels <= {0, 1}:
@@ -85,6 +87,74 @@ def _check_data(X: Sequence[Any], y: Sequence[Any], where: str) -> None:
         raise ValueError(f"{where}: no samples")
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (Value, numbers.Real))  # NumPy's scalars are numbers.Real too
+
+
+def check_finite(data: Sequence[Any], name: str, where: str) -> None:
+    """A ValueError naming the sample and the feature of the first NaN or infinite number in `data`.
+
+    A sample is a number, or a sequence of numbers (its features); anything else is left to the model.
+    """
+    for i, sample in enumerate(data):
+        if _is_number(sample):
+            features: Any = [sample]
+        elif isinstance(sample, (str, bytes, dict)) or not hasattr(sample, "__iter__"):
+            continue
+        else:
+            features = sample  # a list, a tuple, a NumPy row...
+        for j, x in enumerate(features):
+            if _is_number(x) and not math.isfinite(float(x)):
+                feature = "" if features is not sample else f", feature {j}"
+                raise ValueError(
+                    f"{where}: {name} has a non-finite number {float(x)!r} in sample {i}{feature}; "
+                    f"remove or impute it before training"
+                )
+
+
+def _check_gradients(params: Sequence[tuple[str, Value]], step: int) -> None:
+    for name, p in params:
+        g = float(p.grad)
+        if not math.isfinite(g):
+            raise FloatingPointError(
+                f"fit: the gradient of {name} is {g!r} at step {step}; stopped before the update "
+                f"(the parameters are those after step {step - 1})"
+            )
+
+
+def _step(
+    model: Module,
+    loss_fn: Callable[[Any, Any], Any],
+    Xb: list[Any],
+    yb: list[Any],
+    l2: float,
+    optimizer: Optimizer,
+    named: list[tuple[str, Value]],
+    epoch: int,
+) -> tuple[float, list[Any]]:
+    """One training step on a batch: (its loss before the update, the predictions).
+
+    Zero the gradients, forward, loss (+ l2 * sum(p^2)), backward, update; a non-finite loss or
+    gradient raises before the update, so the model keeps the parameters of the last good step.
+    """
+    optimizer.zero_grad()
+    preds = [model(x) for x in Xb]
+    total = loss_fn(preds, yb)
+    if l2:
+        total = total + losses.l2_penalty([p for _, p in named], l2)
+    value = float(total)
+    step = optimizer.steps + 1
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"fit: the loss is {value!r} at step {step} (epoch {epoch}); stopped before the "
+            f"update (the parameters are those after step {step - 1})"
+        )
+    total.backward()
+    _check_gradients(named, step)
+    optimizer.step()
+    return value, preds
+
+
 def fit(
     model: Module,
     X: Sequence[Any],
@@ -98,6 +168,7 @@ def fit(
     progress: bool = True,
     shuffle: bool = True,
     seed: Seed = None,
+    callbacks: Sequence[Callable[[int, dict[str, float]], Any]] = (),
 ) -> dict[str, list[float]]:
     """Train `model` on (X, y) and return the history: loss (and each metric) per epoch.
 
@@ -105,14 +176,25 @@ def fit(
     The epoch's loss and metrics are averaged over its batches, measured before each batch's update.
     `loss="auto"` picks cross_entropy for several outputs, else hinge (labels ±1), BCE (0/1) or MSE.
     `batch_size=None` is full batch (one step per epoch). `optimizer=None` is Adam(lr=0.01).
-    `progress` shows a bar with the running loss when stderr is a terminal; False is silent.
+    Non-finite inputs or targets are refused before training; a non-finite loss or gradient stops
+    training before that step's update, naming the step. `progress` shows a bar on a terminal, a
+    widget or lines in Jupyter, lines elsewhere (see nn.progress); False is silent. After each
+    epoch every callback gets `(epoch, logs)` (epoch from 0, logs the epoch's loss and metrics);
+    one returning False stops training.
     """
     _check_data(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    params = model.parameters()
+    check_finite(X, "X", "fit")
+    check_finite(y, "y", "fit")
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"fit: a callback must be callable, got {callback!r}")
+    named = model.named_parameters()
     if optimizer is None:
-        optimizer = Adam(params, lr=0.01)
+        optimizer = Adam([p for _, p in named], lr=0.01)
+    model.train()
     with autograd.no_grad():
         sample_output = model(X[0])
     loss_fn = _resolve_loss(loss, sample_output, y)
@@ -120,27 +202,21 @@ def fit(
     size = len(X) if batch_size is None else batch_size
     rng = make_rng(seed)  # one generator for every epoch's shuffle: a seed fixes the whole run
     history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metric_fns}}
-    bar = ProgressBar(epochs, "train", enabled=None if progress else False)
+    bar = make_progress(epochs, "train", enabled=bool(progress))
     try:
-        for _ in range(epochs):
+        for epoch in range(epochs):
             totals = dict.fromkeys(history, 0.0)
             for Xb, yb in batches(X, y, size, shuffle=shuffle and size < len(X), seed=rng):
-                optimizer.zero_grad()
-                preds = [model(x) for x in Xb]
-                total = loss_fn(preds, yb)
-                if l2:
-                    total = total + losses.l2_penalty(params, l2)
-                total.backward()
-                optimizer.step()
-                value = float(total)
-                if not math.isfinite(value):
-                    raise FloatingPointError(f"fit: the loss became {value!r} at step {optimizer.steps}")
+                value, preds = _step(model, loss_fn, Xb, yb, l2, optimizer, named, epoch)
                 totals["loss"] += value * len(Xb)
                 for name, fn in metric_fns.items():
                     totals[name] += fn(preds, yb) * len(Xb)
-            for name in history:
-                history[name].append(totals[name] / len(X))
-            bar.update(1, **{name: values[-1] for name, values in history.items()})
+            logs = {name: totals[name] / len(X) for name in history}
+            for name, value in logs.items():
+                history[name].append(value)
+            bar.update(1, **logs)
+            if any([callback(epoch, dict(logs)) is False for callback in callbacks]):  # each sees each epoch
+                break
     finally:
         bar.close()
     return history
@@ -155,10 +231,16 @@ def evaluate(
 ) -> dict[str, float]:
     """The loss and metrics of `model` on (X, y), without recording a graph."""
     _check_data(X, y, "evaluate")
-    with autograd.no_grad():
-        preds = [model(x) for x in X]
-        loss_fn = _resolve_loss(loss, preds[0], y)
-        result = {"loss": float(loss_fn(preds, y))}
-        for name, fn in _resolve_metrics(metrics, loss_fn).items():
-            result[name] = fn(preds, y)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        with autograd.no_grad():
+            preds = [model(x) for x in X]
+            loss_fn = _resolve_loss(loss, preds[0], y)
+            result = {"loss": float(loss_fn(preds, y))}
+            for name, fn in _resolve_metrics(metrics, loss_fn).items():
+                result[name] = fn(preds, y)
+    finally:
+        for m, mode in modes:  # back to the modes it had (fit's, say)
+            m.training = mode
     return result

@@ -75,3 +75,33 @@ def test_uniform_scheme_draws_the_same_weights_as_micrograd():
     their_weights = [p.data for layer in theirs.layers for n in layer.neurons for p in n.w]
     our_weights = [w.data for layer in ours.layers for n in layer.neurons for w in n.w]
     assert our_weights == their_weights
+
+
+def test_seed_none_draws_from_the_global_random_so_random_seed_reproduces_a_model():
+    random.seed(0)
+    a = nn.MLP(2, [8, 1]).state_dict()
+    data_a = nn.make_moons(20)
+    random.seed(0)
+    b = nn.MLP(2, [8, 1]).state_dict()
+    data_b = nn.make_moons(20)
+    assert a == b and data_a == data_b
+    assert nn.MLP(2, [8, 1]).state_dict() != a  # the global generator moved on
+
+
+def test_an_int_seed_neither_reads_nor_moves_the_global_random():
+    random.seed(5)
+    state = random.getstate()
+    a = nn.MLP(2, [8, 1], seed=3).state_dict()
+    assert random.getstate() == state
+    random.seed(6)
+    assert nn.MLP(2, [8, 1], seed=3).state_dict() == a
+
+
+def test_seed_none_after_random_seed_gives_micrograds_weights():
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    random.seed(1337)
+    theirs = micrograd_nn.MLP(2, [16, 16, 1])
+    random.seed(1337)
+    ours = nn.MLP(2, [16, 16, 1])
+    their_weights = [p.data for layer in theirs.layers for n in layer.neurons for p in n.w]
+    assert [w.data for layer in ours.layers for n in layer.neurons for w in n.w] == their_weights

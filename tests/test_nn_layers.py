@@ -159,3 +159,30 @@ def test_repr_shows_the_architecture_and_parameter_count():
     assert "MLP(2, [16, 16, 1], parameters=337)" in text
     assert "Layer(16 -> 1, activation='linear')" in text
     assert repr(nn.Neuron(3, "tanh", seed=0)) == "Neuron(3, activation='tanh')"
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        nn.Neuron(3, "tanh", seed=0),
+        nn.Layer(4, 2, "sigmoid", seed=0),
+        nn.MLP(1, [1], seed=0),
+        nn.MLP(3, [5, 4, 2], activation="softplus", output_activation="tanh", seed=0),
+    ],
+    ids=repr,
+)
+def test_tensor_shapes_from_the_architecture_match_the_built_model(model):
+    from nn.checkpoint import shape_of
+
+    shapes = dict(type(model).tensor_shapes(model.architecture()))
+    assert shapes == {name: shape_of(t) for name, t in model.named_tensors().items()}
+    assert list(shapes) == list(model.state_dict())
+
+
+def test_a_layer_names_its_rows_and_its_neurons_share_them():
+    layer = nn.Layer(2, 3, seed=0)
+    assert list(layer.state_dict()) == ["weight", "bias"]
+    assert [n for n, _ in layer.named_modules()] == ["", "neurons.0", "neurons.1", "neurons.2"]
+    assert all(n.weight is row and n.w is row for n, row in zip(layer.neurons, layer.weight, strict=True))
+    assert [n.bias for n in layer.neurons] == layer.bias
+    assert list(layer.neurons[0].state_dict()) == ["weight", "bias"]

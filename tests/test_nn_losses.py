@@ -204,3 +204,164 @@ def test_cross_entropy_matches_torch():
     assert loss.data == pytest.approx(expected.item(), rel=1e-13)
     for row, trow in zip(zs, t.grad.tolist(), strict=True):
         assert [z.grad for z in row] == pytest.approx(trow, rel=1e-12, abs=1e-300)
+
+
+# ---- reductions, Value targets, label smoothing, pos_weight: every case against torch -----------
+
+REDUCTIONS = ["mean", "sum", "none"]
+SOFT = [1.0, 0.0, 0.3, 1.0, 0.75, 0.0]
+
+
+def ours_all(loss_fn, preds, targets, target_values, **kwargs):
+    """(values, grads of preds, grads of targets or None) with our loss."""
+    ps = leaves(preds)
+    ts = [Value(t) for t in targets] if target_values else list(targets)
+    out = loss_fn(ps, ts, **kwargs)
+    outs = out if isinstance(out, list) else [out]
+    autograd.sum(outs).backward()
+    return [o.data for o in outs], [p.grad for p in ps], [t.grad for t in ts] if target_values else None
+
+
+def torch_all(torch_fn, preds, targets, target_values, reduction):
+    torch = pytest.importorskip("torch")
+    p = torch.tensor(preds, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(targets, dtype=torch.float64, requires_grad=target_values)
+    out = torch_fn(p, t, reduction)
+    out.sum().backward()
+    values = out.reshape(-1).tolist()
+    return values, p.grad.tolist(), t.grad.tolist() if target_values else None
+
+
+def _torch_hinge(p, t, reduction):
+    import torch
+
+    terms = torch.relu(1 - t * p)
+    return {"mean": terms.mean(), "sum": terms.sum(), "none": terms}[reduction]
+
+
+def _f(name, **kw):
+    def call(p, t, reduction):
+        import torch
+
+        return getattr(torch.nn.functional, name)(p, t, reduction=reduction, **kw)
+
+    return call
+
+
+def _bce_pos_weight(weight):
+    def call(p, t, reduction):
+        import torch
+
+        return torch.nn.functional.binary_cross_entropy_with_logits(
+            p, t, reduction=reduction, pos_weight=torch.tensor(weight, dtype=torch.float64)
+        )
+
+    return call
+
+
+# name -> (our loss, its keyword arguments, torch's, targets, whether a Value target gets a gradient)
+LOSS_CASES = {
+    "mse": (nn.mse_loss, {}, _f("mse_loss"), [0.5, -1.0, 2.0, 1.0, 0.0, 0.3], True),
+    "hinge": (nn.hinge_loss, {}, _torch_hinge, SIGNS, False),
+    "bce hard": (
+        nn.binary_cross_entropy_with_logits,
+        {},
+        _f("binary_cross_entropy_with_logits"),
+        [1.0, 0.0, 0.0, 1.0, 1.0, 0.0],
+        True,
+    ),
+    "bce soft": (nn.binary_cross_entropy_with_logits, {}, _f("binary_cross_entropy_with_logits"), SOFT, True),
+    "bce pos_weight": (
+        nn.binary_cross_entropy_with_logits,
+        {"pos_weight": 2.5},
+        _bce_pos_weight(2.5),
+        SOFT,
+        True,
+    ),
+    "bce hard pos_weight": (
+        nn.binary_cross_entropy_with_logits,
+        {"pos_weight": 0.4},
+        _bce_pos_weight(0.4),
+        [1.0, 0.0, 0.0, 1.0, 1.0, 0.0],
+        True,
+    ),
+}
+
+
+def assert_close(ours, theirs, what):
+    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-15), f"{what}[{i}]: ours {a!r}, torch {b!r}"
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", list(LOSS_CASES))
+@pytest.mark.parametrize("value_targets", [False, True])
+def test_every_loss_and_reduction_matches_torch(case, reduction, value_targets):
+    loss_fn, kwargs, torch_fn, targets, differentiable = LOSS_CASES[case]
+    grads_of_targets = value_targets and differentiable
+    ours = ours_all(loss_fn, SCORES, targets, value_targets, reduction=reduction, **kwargs)
+    theirs = torch_all(torch_fn, SCORES, targets, grads_of_targets, reduction)
+    assert_close(ours[0], theirs[0], "value")
+    assert_close(ours[1], theirs[1], "d/dpred")
+    if grads_of_targets:
+        assert_close(ours[2], theirs[2], "d/dtarget")
+    elif value_targets:
+        assert ours[2] == [0.0] * len(targets)  # a discrete label gets no gradient
+
+
+CE_BATCH = [[2.0, -1.0, 0.5], [0.0, 0.0, 0.0], [300.0, -300.0, 1.0], [1.5, 2.5, -0.5]]
+CE_TARGETS = [2, 0, 1, 1]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5, 1.0])
+def test_cross_entropy_reductions_and_label_smoothing_match_torch(reduction, smoothing):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(CE_BATCH, dtype=torch.float64, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(
+        t, torch.tensor(CE_TARGETS), reduction=reduction, label_smoothing=smoothing
+    )
+    expected.sum().backward()
+    zs = [leaves(row) for row in CE_BATCH]
+    out = nn.cross_entropy(zs, CE_TARGETS, reduction=reduction, label_smoothing=smoothing)
+    outs = out if isinstance(out, list) else [out]
+    autograd.sum(outs).backward()
+    assert_close([o.data for o in outs], expected.reshape(-1).tolist(), "value")
+    for row, trow in zip(zs, t.grad.tolist(), strict=True):
+        assert_close([z.grad for z in row], trow, "gradient")
+
+
+def test_cross_entropy_takes_value_class_indices_and_one_sample_with_any_reduction():
+    zs = leaves([0.5, 2.0, -1.0])
+    assert nn.cross_entropy(zs, Value(1.0)).data == nn.cross_entropy(zs, 1).data
+    assert nn.cross_entropy(zs, 1, reduction="none").data == nn.cross_entropy(zs, 1, reduction="sum").data
+    with pytest.raises(TypeError, match="integer"):
+        nn.cross_entropy(zs, Value(0.5))
+
+
+def test_a_nan_logit_gives_a_nan_loss_not_a_finite_one():
+    assert math.isnan(nn.cross_entropy(leaves([0.5, math.nan, 1.0]), 0).data)
+    assert math.isnan(nn.cross_entropy(leaves([math.nan, 0.5, 1.0]), 2).data)
+
+
+def test_single_predictions_with_reduction_none_give_one_value():
+    loss = nn.mse_loss(Value(2.0), 0.5, reduction="none")
+    assert isinstance(loss, Value) and loss.data == 2.25
+    assert isinstance(nn.hinge_loss([Value(0.2)], [1], reduction="none"), list)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: nn.mse_loss([Value(1.0)], [1.0], reduction="avg"), "reduction"),
+        (lambda: nn.hinge_loss([Value(1.0)], [1], reduction=None), "reduction"),
+        (lambda: nn.cross_entropy(leaves([1.0, 2.0]), 0, label_smoothing=1.5), "label_smoothing"),
+        (lambda: nn.binary_cross_entropy_with_logits([Value(1.0)], [1], pos_weight=-1.0), "pos_weight"),
+        (lambda: nn.binary_cross_entropy_with_logits([Value(1.0)], [1], pos_weight="2"), "pos_weight"),
+        (lambda: nn.mse_loss([Value(1.0)], [Value(math.nan)]), "NaN"),
+        (lambda: nn.hinge_loss([Value(1.0)], [Value(0.5)]), "must be \\+1 or -1"),
+    ],
+)
+def test_bad_new_arguments_raise_clear_errors(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
