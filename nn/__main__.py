@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
 
     start = time.perf_counter()
-    fit(
+    history = fit(
         model,
         X,
         y,
@@ -172,7 +172,10 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate(model, X, y, loss=loss)
     with autograd.no_grad():
         total = result["loss"] + float(losses.l2_penalty(model.parameters(), L2))
+    # The bar's last loss is the one measured before the last update; the final loss is measured
+    # after it, on the trained model: two different numbers, so both are printed with their names.
     print(
+        f"last step's loss {history['loss'][-1]:.6f} (as the progress bar)   "
         f"final loss {total:.6f}   accuracy {100 * result['accuracy']:.1f}%   "
         f"wall time {wall:.2f} s ({1000 * wall / args.steps:.1f} ms per step)"
     )

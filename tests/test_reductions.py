@@ -1,0 +1,152 @@
+"""n-ary ops (autograd/reductions.py): logsumexp and softmax at huge inputs, mean, and prod with
+zero terms to second order; each one node with every term as a parent.
+
+Values and partials at chosen points are in tests/test_ops.py (CASES); gradchecks and PyTorch
+agreement over each domain are in tests/test_op_table.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import autograd as ag
+from autograd import Value, gradients
+
+HUGE = 1e308
+
+
+def _jacobian_and_hessian(fn, point):
+    xs = [Value(x) for x in point]
+    first = gradients(fn(xs), xs, create_graph=True)
+    return [float(g) for g in first], [[float(h) for h in gradients(g, xs)] for g in first]
+
+
+@pytest.mark.parametrize("fn", [ag.logsumexp, ag.mean, ag.prod])
+def test_one_node_with_every_term_as_a_parent(fn):
+    xs = [Value(1.0), Value(2.0), Value(1.0)]
+    out = fn([*xs, 3.0])
+    assert out.op == fn.__name__ and out.parents[:3] == tuple(xs)
+    assert out.parents[3].is_leaf and out.parents[3].data == 3.0
+    assert type(fn([1.0, 2.0])) is float  # floats in, a float out
+
+
+# -- logsumexp and softmax never overflow --
+
+
+def test_logsumexp_of_huge_terms():
+    assert ag.logsumexp([HUGE, HUGE]) == HUGE  # HUGE + log 2 rounds to HUGE: no overflow
+    assert ag.logsumexp([HUGE, -HUGE]) == HUGE
+    assert ag.logsumexp([-HUGE, -HUGE]) == -HUGE
+    xs = [Value(HUGE), Value(HUGE)]
+    assert gradients(ag.logsumexp(xs), xs) == (0.5, 0.5)
+    xs = [Value(HUGE), Value(-HUGE)]
+    assert gradients(ag.logsumexp(xs), xs) == (1.0, 0.0)
+
+
+def test_logsumexp_keeps_the_digits_of_small_terms():
+    # log(e^0 + e^-50) = log1p(e^-50): a plain log of the sum rounds it to 0
+    assert ag.logsumexp([0.0, -50.0]) == pytest.approx(math.exp(-50.0), rel=1e-15)
+    assert ag.logsumexp([0.5]) == 0.5
+    logs = [math.log(2.0), math.log(3.0), math.log(5.0)]
+    assert ag.logsumexp(logs) == pytest.approx(math.log(10.0), rel=1e-15)
+
+
+def test_logsumexp_of_infinite_nan_and_no_terms():
+    assert ag.logsumexp([]) == -math.inf  # log of an empty sum, as torch.logsumexp
+    assert ag.logsumexp([math.inf, 1.0]) == math.inf
+    assert ag.logsumexp([-math.inf, -math.inf]) == -math.inf
+    assert ag.logsumexp([-math.inf, 1.0]) == 1.0
+    assert math.isnan(ag.logsumexp([math.nan, math.inf]))
+
+
+def test_softmax_of_huge_terms():
+    assert ag.softmax([HUGE, -HUGE]) == [1.0, 0.0]
+    assert ag.softmax([-HUGE, -HUGE]) == [0.5, 0.5]  # not e^(x - logsumexp) = [1, 1]
+    assert ag.softmax([HUGE, HUGE, HUGE, HUGE]) == [0.25] * 4
+    xs = [Value(HUGE), Value(HUGE)]
+    out = ag.softmax(xs)
+    assert [o.data for o in out] == [0.5, 0.5]
+    assert gradients(out[0], xs) == (0.25, -0.25)  # s0 (1 - s0), -s0 s1
+
+
+@pytest.mark.parametrize("point", [(0.3, -1.2, 2.0), (5.0, 5.0), (-700.0, -701.0, -699.5), (1.0,)])
+def test_softmax_and_its_jacobian_match_torch(point, torch_oracle):
+    torch = torch_oracle.torch
+    xs = [Value(x) for x in point]
+    ours = ag.softmax(xs)
+    assert all(isinstance(s, Value) for s in ours)
+    t = torch.tensor(point, dtype=torch.float64)
+    theirs = torch.softmax(t, 0)
+    jac = torch.autograd.functional.jacobian(lambda v: torch.softmax(v, 0), t)
+    for i, s in enumerate(ours):
+        assert s.data == pytest.approx(theirs[i].item(), rel=1e-14, abs=1e-300)
+        assert list(gradients(s, xs)) == pytest.approx(jac[i].tolist(), rel=1e-12, abs=1e-15)
+    assert math.fsum(ag.softmax(point)) == pytest.approx(1.0, rel=1e-15)
+
+
+def test_softmax_of_nothing_and_of_nan():
+    assert ag.softmax([]) == []
+    assert all(math.isnan(s) for s in ag.softmax([math.nan, 1.0]))
+
+
+def test_logsumexp_to_second_order_matches_torch(torch_oracle):
+    point = [0.5, -2.0, 3.0, 3.0]
+    torch = torch_oracle.torch
+    torch_oracle.assert_agrees(lambda *xs: ag.logsumexp(xs),
+                               lambda ts: torch.logsumexp(torch.stack(ts), 0), point)
+
+
+# -- mean --
+
+
+def test_mean_without_overflow_and_its_errors():
+    assert ag.mean([HUGE, HUGE]) == HUGE  # the sum overflows, the mean does not
+    assert ag.mean([0.1] * 10) == 0.1  # exactly rounded (fsum)
+    assert math.isnan(ag.mean([math.inf, -math.inf]))
+    assert ag.mean([math.inf, 1.0]) == math.inf
+    with pytest.raises(ValueError, match="mean of no values"):
+        ag.mean([])
+    xs = [Value(1.0), Value(5.0), Value(-3.0), Value(2.0)]
+    assert gradients(ag.mean(xs), xs) == (0.25,) * 4
+
+
+# -- prod: the right derivative with zero terms, no division --
+
+
+def test_prod_with_one_zero_term_to_second_order():
+    jac, hess = _jacobian_and_hessian(ag.prod, [2.0, 0.0, 5.0, 3.0])
+    assert jac == [0.0, 30.0, 0.0, 0.0]  # only the zero's partial survives: 2 · 5 · 3
+    assert hess == [[0.0, 15.0, 0.0, 0.0],  # d²/dx_i dx_j = the product of the other two
+                    [15.0, 0.0, 6.0, 10.0],
+                    [0.0, 6.0, 0.0, 0.0],
+                    [0.0, 10.0, 0.0, 0.0]]
+
+
+def test_prod_with_two_zero_terms_to_second_order():
+    jac, hess = _jacobian_and_hessian(ag.prod, [2.0, 0.0, 0.0, 5.0])
+    assert jac == [0.0, 0.0, 0.0, 0.0]
+    expected = [[0.0] * 4 for _ in range(4)]
+    expected[1][2] = expected[2][1] = 10.0  # d²/dx1 dx2 = 2 · 5: the only term without a zero
+    assert hess == expected
+
+
+def test_prod_matches_a_chain_of_products_where_torch_prod_does_not(torch_oracle):
+    torch = torch_oracle.torch
+    # the product underflows to 0 with no term 0: torch.prod's backward (out / x_i) gives 0
+    point = [1.0, 1.0, 2e-48, 4e-291]
+    ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    torch.stack(ts).prod().backward()
+    assert ts[0].grad.item() == 0.0
+    jac, _ = _jacobian_and_hessian(ag.prod, point)
+    assert jac == pytest.approx([8e-339, 8e-339, 4e-291, 2e-48], rel=1e-3, abs=0)  # subnormal 8e-339
+    assert jac[3] == 2e-48
+
+
+def test_prod_of_nothing_one_term_and_non_finite():
+    assert ag.prod([]) == 1.0 and ag.prod([4.0]) == 4.0
+    x = Value(4.0)
+    assert gradients(ag.prod([x]), [x]) == (1.0,)
+    assert ag.prod([1e200, 1e200]) == math.inf  # IEEE overflow, as *
+    assert math.isnan(ag.prod([math.inf, 0.0]))
