@@ -47,6 +47,10 @@ _derived: contextvars.ContextVar[set[Value] | None] = contextvars.ContextVar(
     "chaingrad_derived_results", default=None
 )
 
+# Set by tools that check derivatives (gradcheck): there the function under test may be constant
+# in an input on purpose, and a zero derivative is calculus, not a cut graph.
+_constant_expected = contextvars.ContextVar("chaingrad_constant_expected", default=False)
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _LIBRARY_DIRS = (_PACKAGE_DIR, os.path.join(os.path.dirname(os.path.dirname(_PACKAGE_DIR)), "nn") + os.sep)
 _inside: dict[str, tuple[bool, bool]] = {}  # file -> (inside autograd, inside autograd or nn)
@@ -70,12 +74,18 @@ def _argnums(argnums: Any, where: str) -> tuple[tuple[int, ...], bool]:
         raise ValueError(f"{where}: argnums is empty; give the index of at least one argument")
     checked = []
     for i in nums:
-        if isinstance(i, bool) or not hasattr(type(i), "__index__"):
+        index = None
+        if not isinstance(i, bool):
+            try:  # an int or an integer scalar (NumPy's); a NumPy array's __index__ raises
+                index = operator.index(i)
+            except TypeError:
+                pass
+        if index is None:
             raise TypeError(
                 f"{where}: argnums must be an int or a tuple of ints, got {type(i).__name__} {i!r}"
                 + (" (a bool is not an argument index)" if isinstance(i, bool) else "")
             )
-        checked.append(operator.index(i))
+        checked.append(index)
     return tuple(checked), single
 
 
@@ -248,8 +258,24 @@ def _function_name(f: Any) -> str:
     return getattr(f, "__name__", None) or type(f).__name__
 
 
+@contextlib.contextmanager
+def constant_functions_expected() -> Iterator[None]:
+    """A context in which an output that does not depend on an input (or is a plain number) draws
+    no cut-graph warning: for tools that check derivatives of functions that may be constant.
+
+    Converting a traced Value to a number still warns: that loses a derivative that exists.
+    """
+    token = _constant_expected.set(True)
+    try:
+        yield
+    finally:
+        _constant_expected.reset(token)
+
+
 def _warn_unreached(where: str, f: Any, outs: list[Any], unreached: list[tuple[int, Value]]) -> None:
     """Warn for each variable no output depends on, unless the outputs are derivatives."""
+    if _constant_expected.get():
+        return
     values = [o for o in outs if isinstance(o, Value)]
     if values:
         reach: set[Value] = set()
@@ -272,6 +298,8 @@ def _warn_unreached(where: str, f: Any, outs: list[Any], unreached: list[tuple[i
 
 def warn_cut_output(where: str, out: Any) -> None:
     """`gradients` with an output that is a plain number: every gradient is 0."""
+    if _constant_expected.get():
+        return
     _warn_at_caller(
         f"{where}: the output is a plain number ({type(out).__name__}), not a Value, so it depends on no "
         f"input and every gradient is 0; {_CAUSE}"

@@ -61,10 +61,15 @@ class _GradMode:
 
     _enabled: bool
 
-    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # `no_grad()` takes nothing; `@no_grad` without parentheses calls the class with the
+        # function itself. Anything else is named here, not in a bare error about __new__.
+        if kwargs or len(args) > 1:
+            given = [type(a).__name__ for a in args] + [f"{k}=" for k in kwargs]
+            raise TypeError(f"{cls.__name__}() takes no arguments (or, used as a decorator without "
+                            f"parentheses, the function alone), got {', '.join(given)}")
         mode = super().__new__(cls)
-        # `@no_grad` without parentheses: the class is called with the function itself.
-        return mode if func is None else mode(func)
+        return mode(args[0]) if args else mode
 
     def __enter__(self) -> None:
         _open()

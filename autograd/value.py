@@ -133,6 +133,11 @@ class Value:
     def __ge__(self, other: Any) -> bool:
         return self.data >= _data(other, ">=")
 
+    def __bool__(self) -> bool:
+        # As bool(float) and PyTorch's bool of a one-element tensor: False only for 0.0 and -0.0
+        # (NaN is true); without it every Value, Value(0.0) too, would be true.
+        return self.data != 0.0
+
     # == and != stay identity-based (object's), and with them hashing.
     __eq__ = object.__eq__
     __ne__ = object.__ne__

@@ -56,6 +56,16 @@ def test_argnums_that_is_not_an_int_or_tuple_of_ints_is_a_type_error(name, argnu
 
 
 @pytest.mark.parametrize("name", sorted(TRANSFORMS))
+@pytest.mark.parametrize("make", [lambda np: np.array([]), lambda np: np.array([0, 1]),
+                                  lambda np: (np.array([0]),), lambda np: np.float64(0.0)])
+def test_numpy_arrays_and_floats_as_argnums_are_a_type_error_naming_the_transform(name, make):
+    # An array's __index__ raises NumPy's own TypeError, which names nothing of ours.
+    argnums = make(pytest.importorskip("numpy"))
+    with pytest.raises(TypeError, match=rf"{name}: argnums must be an int or a tuple of ints"):
+        TRANSFORMS[name](lambda x, y: x * y, argnums=argnums)
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
 def test_empty_argnums_is_a_value_error(name):
     with pytest.raises(ValueError, match=f"{name}: argnums is empty"):
         TRANSFORMS[name](lambda x: x, argnums=())

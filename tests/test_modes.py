@@ -308,6 +308,14 @@ def test_decorating_what_cannot_be_decorated_is_a_type_error():
         no_grad(coroutine)
 
 
+@pytest.mark.parametrize("mode", [no_grad, enable_grad])
+@pytest.mark.parametrize("args, kwargs", [((0.0, 0.0), {}), ((print, print), {}), ((), {"func": print})])
+def test_mode_objects_with_arguments_are_a_type_error_naming_them(mode, args, kwargs):
+    # A bare "__new__() takes from 1 to 2 positional arguments" would name neither.
+    with pytest.raises(TypeError, match=rf"{mode.__name__}\(\) takes no arguments"):
+        mode(*args, **kwargs)
+
+
 def test_set_grad_enabled_as_a_context_manager_restores():
     x = Value(1.0)
     for flag in (False, True):

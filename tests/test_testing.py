@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 from hypothesis import settings
@@ -124,9 +125,23 @@ def test_inputs_may_be_any_iterable_of_numbers():
     assert gradcheck(lambda x, y: x / y, (np.float64(0.5), 2), order=2)
 
 
-def test_a_constant_function_has_zero_derivatives():
-    assert gradcheck(lambda x, y: 3.0, [1.0, 2.0], order=2)
-    assert gradcheck(lambda x, y: x * 0.0 + 1.0, [1.0, 2.0], order=2)
+def test_a_constant_function_has_zero_derivatives_and_draws_no_cut_graph_warning():
+    # A checking tool checks a constant function like any other: its zero derivatives are
+    # calculus, not a graph cut by float() (which the transforms warn about outside gradcheck).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert gradcheck(lambda x, y: 3.0, [1.0, 2.0], order=2)
+        assert gradcheck(lambda x, y: x * 0.0 + 1.0, [1.0, 2.0], order=2)
+    with pytest.warns(UserWarning, match="grad: <lambda> returned a plain number"):
+        assert autograd.grad(lambda x, y: 3.0)(1.0, 2.0) == 0.0
+
+
+def test_a_graph_cut_inside_the_checked_function_fails_and_cut_graphs_still_warn_after():
+    # float(x) * x: the derivative through float() is lost (3.0 instead of 6.0 at x = 3).
+    assert not gradcheck(lambda x: float(x) * x, [3.0], raise_exception=False)
+    with pytest.warns(UserWarning, match="grad: converting a Value that depends on argument 0"), \
+            pytest.warns(UserWarning, match="grad: <lambda> returned a plain number"):
+        assert autograd.grad(lambda x: math.sin(x))(1.0) == 0.0
 
 
 def test_f_is_called_with_values_and_its_graph_is_not_left_in_grads():

@@ -199,6 +199,29 @@ def test_comparison_with_a_non_number_raises_type_error():
         _ = Value(1.0) < "2"
 
 
+@pytest.mark.parametrize("data", [0.0, -0.0, 1.0, -2.5, 5e-324, math.inf, -math.inf, math.nan])
+def test_bool_of_a_value_is_bool_of_its_data(data):
+    # As bool(float) and PyTorch's bool(torch.tensor(data)): only zero is false, NaN is true.
+    v = Value(data)
+    assert bool(v) is bool(data)
+    assert bool(Value(data) * 1.0) is bool(data)  # a node as well as a leaf
+    assert ("yes" if v else "no") == ("yes" if data else "no")
+
+
+def test_bool_of_a_zero_result_is_false_and_leaves_the_graph_alone():
+    x = Value(3.0)
+    y = x - 3.0
+    assert not y and (y or "fallback") == "fallback"
+    y.backward()
+    assert x.grad == 1.0
+
+
+def test_bool_agrees_with_torch():
+    torch = pytest.importorskip("torch")
+    for data in (0.0, -0.0, 2.0, math.nan, -math.inf):
+        assert bool(Value(data)) is bool(torch.tensor(data, dtype=torch.float64))
+
+
 def test_equality_and_hash_are_by_identity():
     a, b = Value(1.0), Value(1.0)
     assert a == a and a != b and not (a == b)

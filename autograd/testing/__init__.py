@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
 from ..engine import gradients
-from ..functional import jvp
+from ..functional import constant_functions_expected, jvp
 from ..modes import enable_grad, no_grad
 from ..value import Value, to_float
 
@@ -80,7 +80,9 @@ def gradcheck(
     and both errors, or returns False when `raise_exception` is False.
 
     `f` is called with `Value`s (under `no_grad` for the finite differences), so it may use Value
-    methods or the functions of `autograd`, and must return a Value or a number.
+    methods or the functions of `autograd`, and must return a Value or a number. A constant f
+    (or one that does not use an input) is checked without a cut-graph warning; converting a
+    Value to a number inside f (float(), math.*) still warns, as it loses a derivative.
 
     The defaults are PyTorch's and assume float64 arithmetic and a function of order 1 near
     `inputs`. The truncation error of the central difference is about eps²·|f'''|/6 and its
@@ -103,9 +105,12 @@ def gradcheck(
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
 
     try:
-        _check_first_order(f, point, eps, atol, rtol)
-        if order == 2:
-            _check_second_order(f, point, eps, atol, rtol)
+        # A constant f (or one constant in an input) is checked like any other: its zero
+        # derivatives are calculus here, not a graph cut by float() or math.*.
+        with constant_functions_expected():
+            _check_first_order(f, point, eps, atol, rtol)
+            if order == 2:
+                _check_second_order(f, point, eps, atol, rtol)
     except GradcheckError:
         if raise_exception:
             raise

@@ -281,9 +281,7 @@ def function_of(op: OpLike, n_inputs: int | None = None) -> Callable[..., Any]:
 _CONSTANTS = (2.0, 0.5, -1.5, 3.0)
 
 
-@st.composite
 def expressions(
-    draw: Callable[[st.SearchStrategy[Any]], Any],
     n_inputs: int = 2,
     max_depth: int = 3,
     ops: Iterable[OpLike] | None = None,
@@ -291,7 +289,7 @@ def expressions(
     input_range: tuple[float, float] = (-2.0, 2.0),
     max_magnitude: float = 1e3,
     margin: float = KINK_MARGIN,
-) -> tuple[Expression, tuple[float, ...]]:
+) -> st.SearchStrategy[tuple[Expression, tuple[float, ...]]]:
     """Pairs `(f, inputs)`: a random expression DAG of `n_inputs` inputs and a valid point.
 
     Ops are drawn from `ops` (names, Primitives or functions from `autograd.primitive`; default:
@@ -302,12 +300,29 @@ def expressions(
     value finite and within `max_magnitude`, and every kink (relu, abs, max, ...) at least
     `margin` away, so that derivatives there are well defined and finite differences meaningful.
     """
+    # A plain function around the composite strategy: the arguments are checked at once, and
+    # the signature stays this module's (hypothesis's wrapper lives in a module of its own,
+    # where documentation tools cannot resolve the annotations).
     if n_inputs < 1 or max_depth < 1 or max_ops < 1:
         raise ValueError(f"expressions: need n_inputs, max_depth and max_ops >= 1, got "
                          f"{n_inputs}, {max_depth}, {max_ops}")
     prims = resolve_ops(ops)
     if not prims:
         raise ValueError("expressions: the list of ops is empty")
+    return _expressions(n_inputs, max_depth, prims, max_ops, input_range, max_magnitude, margin)
+
+
+@st.composite
+def _expressions(
+    draw: Callable[[st.SearchStrategy[Any]], Any],
+    n_inputs: int,
+    max_depth: int,
+    prims: list[Primitive],
+    max_ops: int,
+    input_range: tuple[float, float],
+    max_magnitude: float,
+    margin: float,
+) -> tuple[Expression, tuple[float, ...]]:
     inputs = [Input(i) for i in range(n_inputs)]
     pool: list[Apply] = []
 
@@ -338,8 +353,9 @@ def expressions(
                 args.append(Constant(draw(st.sampled_from(_CONSTANTS))))
                 continue
             e = operand(depth_left - 1)
-            squared = plan[i] is not None and plan[i][0] == "positive" and draw(st.booleans())
-            args.append(_apply_guard(e, plan[i], squared))
+            guard = plan[i]
+            squared = guard is not None and guard[0] == "positive" and draw(st.booleans())
+            args.append(_apply_guard(e, guard, squared))
         node = Apply(prim, function_of(prim, n), args, 1 + max(a.depth for a in args))
         pool.append(node)
         return node
