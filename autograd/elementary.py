@@ -21,7 +21,7 @@ from typing import Any
 from .ops import FAMILY_EXAMPLES, cos, defprim, exp, log, power, quotient, sqrt
 from .ops import abs as ops_abs
 from .piecewise import fmod, integer
-from .primitive import Primitive, docstring, make_function
+from .primitive import OpFunction, Primitive, docstring, make_function
 from .value import Value, to_float
 
 WIDE = (-10.0, 10.0)
@@ -368,7 +368,7 @@ MAX_POLYGAMMA_ORDER = 150
 
 
 @functools.lru_cache(maxsize=64)
-def _polygamma(n: int) -> Callable[[Any], Any]:
+def _polygamma(n: int) -> OpFunction:
     """ψ^(n)(x) for a fixed order n >= 1:   d/dx = ψ^(n+1)(x)."""
     if n > MAX_POLYGAMMA_ORDER:
         raise ValueError(f"polygamma: orders above {MAX_POLYGAMMA_ORDER} are not supported (asked for {n})")
@@ -379,7 +379,7 @@ def _polygamma(n: int) -> Callable[[Any], Any]:
     return make_function(prim)
 
 
-FAMILY_EXAMPLES.extend(_polygamma(n).primitive for n in (1, 2))  # type: ignore[attr-defined]
+FAMILY_EXAMPLES.extend(_polygamma(n).primitive for n in (1, 2))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,8 +408,8 @@ log_with_base.__name__ = log_with_base.__qualname__ = "log"
 log_with_base.primitive = log.primitive  # type: ignore[attr-defined]  # its one-argument form's entry
 log_with_base.__doc__ = (
     "log(x) = ln x, or log(x, base) = ln x / ln base (differentiable in both), as math.log.\n\n"
-    + docstring(log.primitive).split("\n\n", 1)[0] + "\n\n"  # type: ignore[attr-defined]
-    + docstring(log_base.primitive)  # type: ignore[attr-defined]
+    + docstring(log.primitive).split("\n\n", 1)[0] + "\n\n"
+    + docstring(log_base.primitive)
 )
 
 # NumPy's names for the same functions: the same objects, not new entries.

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import modes
 from .value import MANY, Value, parents_of, to_float
+
+if TYPE_CHECKING:
+    from .primitive import Primitive
+
+    class Operation(Value):
+        """For type checkers only: a node an operation made, whose primitive is set (not a leaf)."""
+
+        # Narrowed from Value's `Primitive | None` on purpose: the walks that skip leaves yield these.
+        _prim: Primitive  # pyright: ignore[reportIncompatibleVariableOverride]
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -102,8 +111,10 @@ def _operations_in_order(root: Value) -> list[Value]:
 
 
 def local_partials(node: Value, create_graph: bool) -> Any:
-    """The node's local partial derivatives: on Values under `create_graph`, else on floats."""
+    """The node's local partial derivatives (none for a leaf): Values under `create_graph`, else floats."""
     prim, parents = node._prim, parents_of(node)
+    if prim is None:
+        return ()  # a leaf: no inputs, no partials
     if create_graph:
         return prim.partials(*parents, node)
     if len(parents) == 2:
@@ -125,8 +136,9 @@ def _reraise_naming(node: Value, err: Exception, anomaly: bool = False) -> None:
         raise err
     inputs = ", ".join(repr(p.data) for p in node.parents)
     if anomaly and isinstance(err, ArithmeticError):
+        op = node.op if node._prim is None else node._prim.display
         raise FloatingPointError(
-            f"the derivative of {node._prim.display} is not finite at inputs ({inputs}) ({err}); "
+            f"the derivative of {op} is not finite at inputs ({inputs}) ({err}); "
             f"node created at {modes.site_of(node)}"
         ) from err
     raise type(err)(f"while differentiating {node.op} at inputs ({inputs}): {err}") from err
@@ -166,8 +178,9 @@ def _check_gradients(node: Value, partials: Sequence[Any], g: Any) -> None:
     for i, d in enumerate(partials):
         if d is not None and not math.isfinite(float(g * d)):
             inputs = ", ".join(repr(p.data) for p in node.parents)
+            op = node.op if node._prim is None else node._prim.display
             err = FloatingPointError(
-                f"the gradient through {node._prim.display} (input {i}) is {float(g * d)!r}: "
+                f"the gradient through {op} (input {i}) is {float(g * d)!r}: "
                 f"inputs ({inputs}), node created at {modes.site_of(node)}"
             )
             err.checked = True  # type: ignore[attr-defined]  # names the op and site: re-raised as is
@@ -210,7 +223,8 @@ def backward(
     if root._prim is None:
         root.grad = root.grad + gradient  # a leaf: nothing below it
         return
-    order = _operations_in_order(root)
+    # Typed as what the walk guarantees (it never emits a leaf), at no cost: no cast() call here.
+    order: list[Operation] = _operations_in_order(root)  # type: ignore[assignment]
     root.grad = gradient
     node = root
     try:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .ops import FAMILY_EXAMPLES, _undefined, defprim, quotient
-from .primitive import Primitive, docstring, make_function
+from .primitive import OpFunction, Primitive, docstring, make_function
 from .value import Value, to_float
 
 WIDE = (-10.0, 10.0)
@@ -220,7 +220,7 @@ copysign = defprim("copysign", _copysign, _d_copysign, 2, [WIDE, WIDE], kinks=la
 
 
 @functools.lru_cache(maxsize=64)
-def _round_digits(n: int) -> Callable[[Any], Any]:
+def _round_digits(n: int) -> OpFunction:
     """x rounded to n decimal digits, as Python's round(x, n):   derivative 0."""
     scale = 10.0**n if -300 < n < 300 else 1.0  # the jumps, in units of their spacing (for tests)
     prim = Primitive("round", lambda x: builtins.round(x, n), lambda x, out: (_flat(x),), 1, [WIDE],
@@ -230,7 +230,7 @@ def _round_digits(n: int) -> Callable[[Any], Any]:
     return make_function(prim)
 
 
-FAMILY_EXAMPLES.extend(_round_digits(n).primitive for n in (2, -1))  # type: ignore[attr-defined]
+FAMILY_EXAMPLES.extend(_round_digits(n).primitive for n in (2, -1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def round(x: Any, ndigits: int | None = None) -> Any:
     return round_entry(x) if n == 0 else _round_digits(n)(x)
 
 
-round.__doc__ = (f"{round.__doc__}\n\n" + docstring(round_entry.primitive))  # type: ignore[attr-defined]
+round.__doc__ = (f"{round.__doc__}\n\n" + docstring(round_entry.primitive))
 
 
 def integer(n: Any, where: str) -> int:
@@ -283,11 +283,11 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
     return clip_entry(x, -math.inf if lo is None else lo, math.inf if hi is None else hi)
 
 
-clip.__doc__ = f"{clip.__doc__}\n\n" + docstring(clip_entry.primitive)  # type: ignore[attr-defined]
+clip.__doc__ = f"{clip.__doc__}\n\n" + docstring(clip_entry.primitive)
 # The entries of the wrappers that take the entry's own arguments (where takes a bool instead).
 round.primitive = round_entry.primitive  # type: ignore[attr-defined]
 clip.primitive = clip_entry.primitive  # type: ignore[attr-defined]
-where.__doc__ = f"{where.__doc__}\n\n" + docstring(where_entry.primitive)  # type: ignore[attr-defined]
+where.__doc__ = f"{where.__doc__}\n\n" + docstring(where_entry.primitive)
 
 
 def divmod(x: Any, y: Any) -> tuple[Any, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol, cast
 
 from . import modes
 from .value import MANY, Value, to_float
@@ -150,12 +150,22 @@ def constant(x: Any, where: str = "Value") -> Value:
     return _node(x if type(x) is float else to_float(x, where), None, None, None)
 
 
-def make_function(prim: Primitive) -> Callable[..., Any]:
+class OpFunction(Protocol):
+    """The function of a primitive (what `make_function` returns), carrying its entry as `.primitive`."""
+
+    primitive: Primitive
+    __name__: str
+
+    def __call__(self, *args: Any) -> Any: ...
+
+
+def make_function(prim: Primitive) -> OpFunction:
     """The function users call for `prim`: floats in, float out; any Value in, a new node out."""
     forward, name, arity = prim.forward, prim.name, prim.arity
+    apply: Callable[..., Any]
     if arity == 1:
 
-        def apply(x):
+        def apply_unary(x):
             if not isinstance(x, Value):
                 return forward(to_float(x, name))
             data = forward(x.data)
@@ -170,9 +180,10 @@ def make_function(prim: Primitive) -> Callable[..., Any]:
             node._b = None
             return node
 
+        apply = apply_unary
     elif arity == 2:
 
-        def apply(x, y):
+        def apply_binary(x, y):
             if isinstance(x, Value):
                 if not isinstance(y, Value):
                     y = constant(y, name)
@@ -191,9 +202,10 @@ def make_function(prim: Primitive) -> Callable[..., Any]:
             node._b = y
             return node
 
+        apply = apply_binary
     else:
 
-        def apply(*args):
+        def apply_any(*args):
             if arity is not None and len(args) != arity:
                 raise TypeError(f"{name} takes {arity} inputs, got {len(args)}")
             if not any(isinstance(a, Value) for a in args):
@@ -201,10 +213,12 @@ def make_function(prim: Primitive) -> Callable[..., Any]:
             inputs = tuple(a if isinstance(a, Value) else constant(a, name) for a in args)
             return record(forward(*[v.data for v in inputs]), prim, inputs, MANY)
 
+        apply = apply_any
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = docstring(prim)
-    apply.primitive = prim  # type: ignore[attr-defined]
-    return apply
+    fn = cast(OpFunction, apply)
+    fn.primitive = prim
+    return fn
 
 
 def primitive(
@@ -216,7 +230,7 @@ def primitive(
     domain: Sequence[tuple[float, float]] | None = None,
     kinks: Callable[..., Sequence[Any]] | None = None,
     doc: str = "",
-) -> Callable[..., Any]:
+) -> OpFunction:
     """Declare a new primitive; returns the function that applies it to floats or Values.
 
     `forward` computes the result on floats; `partials(*inputs, out)` returns one partial

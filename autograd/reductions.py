@@ -175,7 +175,7 @@ def softmax(values: Iterable[Any]) -> list[Any]:
 
 
 for _fn, _entry in ((logsumexp, _logsumexp_entry), (mean, _mean_entry), (prod, _prod_entry)):
-    _fn.__doc__ = f"{_fn.__doc__}\n\n{docstring(_entry.primitive)}"  # type: ignore[attr-defined]
+    _fn.__doc__ = f"{_fn.__doc__}\n\n{docstring(_entry.primitive)}"
     _fn.primitive = _entry.primitive  # type: ignore[attr-defined]
 del _fn, _entry
 

@@ -405,7 +405,7 @@ def deepcopy_value(node: Value, memo: dict[int, Any]) -> Value:
 
 # value.py's hooks import this module on first use; once it is loaded, Value calls these directly
 # (pickle calls __reduce_ex__ once per node: an import statement each time would cost a third more).
-Value.__reduce_ex__ = reduce_value  # type: ignore[method-assign,assignment]
+Value.__reduce_ex__ = reduce_value  # type: ignore[method-assign]
 Value.__copy__ = copy_value  # type: ignore[method-assign]
 Value.__deepcopy__ = deepcopy_value  # type: ignore[method-assign]
 

@@ -167,8 +167,8 @@ class Value:
         def __rmod__(self, other: float, /) -> Value: ...
         def __pow__(self, other: Value | float, /) -> Value: ...
         def __rpow__(self, other: float, /) -> Value: ...
-        def __neg__(self) -> Value: ...
-        def __abs__(self) -> Value: ...
+        def __neg__(self, /) -> Value: ...
+        def __abs__(self, /) -> Value: ...
 
         def exp(self) -> Value: ...
         def log(self, base: Value | float | None = None) -> Value: ...
@@ -250,17 +250,17 @@ class Value:
 
     # Pickle and copy: a whole graph, iteratively (see serialization.py, imported here because it
     # needs primitive.py, which imports this module).
-    def __reduce_ex__(self, protocol: Any) -> Any:
+    def __reduce_ex__(self, protocol: Any, /) -> Any:
         from .serialization import reduce_value
 
         return reduce_value(self)
 
-    def __copy__(self) -> Value:
+    def __copy__(self, /) -> Value:
         from .serialization import copy_value
 
         return copy_value(self)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+    def __deepcopy__(self, memo: dict[int, Any], /) -> Value:
         from .serialization import deepcopy_value
 
         return deepcopy_value(self, memo)

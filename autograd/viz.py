@@ -19,9 +19,9 @@ import reprlib
 import shutil
 import subprocess
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .fileio import write_atomically
 from .ops import TABLE
@@ -29,7 +29,8 @@ from .primitive import Primitive
 from .value import Value
 
 if TYPE_CHECKING:
-    import graphviz
+    # Optional (the `viz` extra): without it, checkers see graphviz's types as unknown.
+    import graphviz  # pyright: ignore[reportMissingImports]
 
     from .explorer import Explanation
 
@@ -652,7 +653,7 @@ def explain(root: Value, **kwargs: Any) -> Explanation:
 def _render(root: Value, fmt: str, **kwargs: Any) -> bytes:
     """The graph rendered by Graphviz: through the graphviz package, or the `dot` program alone."""
     try:
-        import graphviz  # noqa: F401 (only asks whether the package is there)
+        import graphviz  # noqa: F401  # pyright: ignore[reportMissingImports]  (only asks whether it is there)
     except ImportError:
         return _run_dot(to_dot(root, **kwargs), fmt)
     return draw_dot(root, **kwargs).pipe(format=fmt)
@@ -670,6 +671,7 @@ def _run_dot(source: str, fmt: str) -> bytes:
 
 
 _DIGRAPH_CLASS: Any = None
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 def _digraph_class() -> Any:
@@ -678,7 +680,7 @@ def _digraph_class() -> Any:
     if _DIGRAPH_CLASS is not None:
         return _DIGRAPH_CLASS
     try:
-        import graphviz
+        import graphviz  # pyright: ignore[reportMissingImports]  (optional: the viz extra)
     except ImportError as err:
         raise ImportError(
             "autograd.viz.draw_dot needs the graphviz Python package: pip install graphviz "
@@ -693,8 +695,8 @@ def _digraph_class() -> Any:
 
     DotNotFound.__qualname__ = DotNotFound.__name__ = "GraphvizNotFoundError"  # as tracebacks show it
 
-    def explained(method):
-        def wrapper(self, *args, **kwargs):
+    def explained(method: _Method) -> _Method:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             try:
                 return method(self, *args, **kwargs)
             except graphviz.ExecutableNotFound as err:
@@ -704,7 +706,7 @@ def _digraph_class() -> Any:
 
         wrapper.__name__ = method.__name__
         wrapper.__doc__ = method.__doc__
-        return wrapper
+        return cast(_Method, wrapper)  # the same signature: it passes every argument on
 
     class ChaingradDigraph(graphviz.Digraph):
         """A graphviz.Digraph of a chaingrad graph."""
