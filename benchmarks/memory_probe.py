@@ -52,6 +52,20 @@ def measure(impl: str, graph: str, n: int) -> dict:
     if peer is None:
         return {"status": f"{impl} is not installed"}
     out: dict = {"status": "ok"}
+    if graph == "moons" and getattr(peer, "COMPILED", False):
+        # A compiled program: what stays after tracing and compiling (the trace's graph and the
+        # compiler's own peak are freed), then after one more replayed step. Current RSS, not peaks.
+        model = peer.Moons(make_weights(), *make_moons())
+        gc.collect()
+        out["baseline"] = current_rss()
+        model.forward()
+        gc.collect()
+        out["after_build"] = current_rss()
+        out["compile_peak"] = peak_rss()
+        out["nodes"] = model.compiled._latest().nodes
+        model.forward()
+        out["after_backward"] = current_rss()
+        return out
     if graph == "moons":
         model = peer.Moons(make_weights(), *make_moons())
         gc.collect()  # no warm-up step: memory its graph freed would hide this one's

@@ -139,6 +139,41 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     return ["| target | measured | verdict |", "|---|---|---|", *lines]
 
 
+def compiled_targets(results: list[dict[str, Any]]) -> list[str]:
+    """Each target of issue 15 (compiled replay) with the measured number and whether it is met."""
+    lines = []
+
+    def check(text: str, value: float | None, ok: bool) -> None:
+        verdict = "not measured" if value is None else ("met" if ok else "MISSED")
+        lines.append(f"| {text} | {'–' if value is None else f'{value:.3g}'} | {verdict} |")
+
+    def median(impl: str, case: str = "loop") -> float | None:
+        r = _find(results, "moons", case, impl)
+        return None if r is None else r.get("median_s")
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    compiled = median("chaingrad compiled")
+    r = ratio(compiled, median("plain floats"))
+    check("moons step (loop): compiled ÷ plain floats ≤ 0.5", r, r is not None and r <= 0.5)
+    r = ratio(median("chaingrad"), compiled)
+    check("moons step (loop): dynamic chaingrad ÷ compiled ≥ 8", r, r is not None and r >= 8)
+    r = ratio(median("chaingrad compiled numpy"), median("numpy batched"))
+    check("moons step (loop): compiled NumPy backend ÷ NumPy batched ≤ 5", r, r is not None and r <= 5)
+    first = _find(results, "moons", "loop", "chaingrad compiled")
+    t = None if first is None else first.get("first_step_s")
+    check("moons step: trace + compile + first replay ≤ 1 s (seconds)", t, t is not None and t <= 1.0)
+    program = _find(results, "memory", "moons step graph", "chaingrad compiled")
+    graph = _find(results, "memory", "moons step graph", "chaingrad")
+    r = ratio(program and program.get("graph_bytes"), graph and graph.get("graph_bytes"))
+    check("memory: compiled moons program ÷ the dynamic graph ≤ 1", r, r is not None and r <= 1)
+    for r in (x for x in results if x["workload"] == "compile"):
+        t = r.get("median_s")
+        check(f"{r['impl']}, {r['case']}: compiles and replays (seconds)", t, t is not None)
+    return ["| target | measured | verdict |", "|---|---|---|", *lines]
+
+
 def markdown(results: list[dict[str, Any]]) -> str:
     """All tables as one markdown document."""
     add_ratios(results)
@@ -172,5 +207,15 @@ def markdown(results: list[dict[str, Any]]) -> str:
             t = fmt_time(r["median_s"]) if r.get("median_s") is not None else r["status"]
             out.append(f"`python -m nn`: {t} wall time (one run, subprocess).")
         out.append("")
+    if "compile" in present:
+        out += ["### 6. Compiled replay of big graphs (trace + compile, replay)", "",
+                "| implementation | case | trace + compile + first call | replay |", "|---|---|---|---|"]
+        for r in (x for x in results if x["workload"] == "compile"):
+            first = fmt_time(r["first_s"]) if r.get("first_s") is not None else r.get("status", "")
+            t = fmt_time(r["median_s"]) if r.get("median_s") is not None else r.get("status", "")
+            out.append(f"| {r['impl']} | {r['case']} | {first} | {t} |")
+        out.append("")
     out += ["### Targets of issue 7", "", *targets(results), ""]
+    if any(r["impl"].startswith("chaingrad compiled") for r in results) or "compile" in present:
+        out += ["### Targets of issue 15 (compiled replay)", "", *compiled_targets(results), ""]
     return "\n".join(out)

@@ -25,9 +25,10 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable f
 from autograd import fileio  # noqa: E402
 from benchmarks import peers as peer_modules  # noqa: E402
 from benchmarks.report import markdown  # noqa: E402
-from benchmarks.workloads import Settings, chain, demo, memory, moons, ops, wide  # noqa: E402
+from benchmarks.workloads import Settings, chain, demo, memory, moons, ops, replay, wide  # noqa: E402
 
-WORKLOADS = {"moons": moons, "chain": chain, "wide": wide, "ops": ops, "memory": memory, "demo": demo}
+WORKLOADS = {"moons": moons, "chain": chain, "wide": wide, "ops": ops, "memory": memory, "demo": demo,
+             "compile": replay}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -60,11 +60,13 @@ def program_name(argv0: str | None = None) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The demo's command-line options."""
-    parser = argparse.ArgumentParser(prog=program_name(), description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=program_name(), description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the data and the weights")
     parser.add_argument("--steps", type=int, default=100, help="SGD steps (full batch), default 100")
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="moons", help="default moons")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (shown on terminals)")
+    parser.add_argument("--compile", action="store_true",
+                        help="replay each step with autograd.compile (traced once; the same numbers)")
     parser.add_argument(
         "--svg",
         default="neuron.svg",
@@ -166,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.steps,
         l2=L2,
         progress=not args.no_progress and stderr_is_terminal(),
+        compile=args.compile,
     )
     wall = time.perf_counter() - start
 

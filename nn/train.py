@@ -155,6 +155,41 @@ def _step(
     return value, preds
 
 
+def _compiled_step(model: Module, loss_fn: Callable[[Any, Any], Any], l2: float,
+                   named: list[tuple[str, Value]]) -> Callable[..., tuple[float, list[Any]]]:
+    """`_step` with the loss and its gradients replayed by `autograd.compile`.
+
+    The parameters and the batch's inputs are the program's arguments; the labels key its cache
+    (the losses branch on them as plain numbers). The predictions come back as floats.
+    """
+    params = [p for _, p in named]
+
+    def total(ps: list[Value], Xb: list[Any], yb: tuple[Any, ...]) -> tuple[Any, list[Any]]:
+        preds = [model(x) for x in Xb]
+        value = loss_fn(preds, list(yb))
+        if l2:
+            value = value + losses.l2_penalty(ps, l2)
+        return value, preds
+
+    program = autograd.compile(total, has_aux=True, static_argnums=(2,))
+
+    def step(model: Module, loss_fn: Any, Xb: list[Any], yb: list[Any], l2: float,
+             optimizer: Optimizer, named: list[tuple[str, Value]], epoch: int) -> tuple[float, list[Any]]:
+        optimizer.zero_grad()
+        value, preds = program(params, Xb, tuple(yb))  # forward and backward in one replay
+        step = optimizer.steps + 1
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"fit: the loss is {value!r} at step {step} (epoch {epoch}); stopped before the "
+                f"update (the parameters are those after step {step - 1})"
+            )
+        _check_gradients(named, step)
+        optimizer.step()
+        return value, preds
+
+    return step
+
+
 def fit(
     model: Module,
     X: Sequence[Any],
@@ -169,6 +204,7 @@ def fit(
     shuffle: bool = True,
     seed: Seed = None,
     callbacks: Sequence[Callable[[int, dict[str, float]], Any]] = (),
+    compile: bool = False,  # noqa: A002 (the switch's name, as torch.compile's)
 ) -> dict[str, list[float]]:
     """Train `model` on (X, y) and return the history: loss (and each metric) per epoch.
 
@@ -180,7 +216,9 @@ def fit(
     training before that step's update, naming the step. `progress` shows a bar on a terminal, a
     widget or lines in Jupyter, lines elsewhere (see nn.progress); False is silent. After each
     epoch every callback gets `(epoch, logs)` (epoch from 0, logs the epoch's loss and metrics);
-    one returning False stops training.
+    one returning False stops training. `compile=True` replays each step with `autograd.compile`
+    (the same numbers, bit for bit): traced once per batch size and set of labels, so full batch
+    traces once, while shuffled mini-batches retrace (past 8 traces, steps run uncompiled).
     """
     _check_data(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -203,11 +241,12 @@ def fit(
     rng = make_rng(seed)  # one generator for every epoch's shuffle: a seed fixes the whole run
     history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metric_fns}}
     bar = make_progress(epochs, "train", enabled=bool(progress))
+    step_fn = _compiled_step(model, loss_fn, l2, named) if compile else _step
     try:
         for epoch in range(epochs):
             totals = dict.fromkeys(history, 0.0)
             for Xb, yb in batches(X, y, size, shuffle=shuffle and size < len(X), seed=rng):
-                value, preds = _step(model, loss_fn, Xb, yb, l2, optimizer, named, epoch)
+                value, preds = step_fn(model, loss_fn, Xb, yb, l2, optimizer, named, epoch)
                 totals["loss"] += value * len(Xb)
                 for name, fn in metric_fns.items():
                     totals[name] += fn(preds, yb) * len(Xb)

@@ -17,16 +17,28 @@ from benchmarks import problems, report, run  # noqa: E402
 from benchmarks.timing import Entry, carry_failures, interleave  # noqa: E402
 from benchmarks.workloads import Settings  # noqa: E402
 
-PEERS = list(peer_modules.MODULES)
-OPTIONAL = {"micrograd": "micrograd", "torch": "torch"}
+MOONS_PEERS = list(peer_modules.MODULES)
+PEERS = list(peer_modules.full({name: peer_modules.load(name) or object() for name in MOONS_PEERS}))
+OPTIONAL = {"micrograd": "micrograd", "torch": "torch", "chaingrad compiled numpy": "numpy",
+            "numpy batched": "numpy"}
+
+
+def _load(name):
+    if name in OPTIONAL:
+        pytest.importorskip(OPTIONAL[name])
+    return peer_modules.load(name)
 
 
 @pytest.fixture(params=PEERS)
 def peer(request):
-    """Each implementation; micrograd and torch are skipped when not installed."""
-    if request.param in OPTIONAL:
-        pytest.importorskip(OPTIONAL[request.param])
-    return peer_modules.load(request.param)
+    """Each implementation of every workload; micrograd and torch are skipped when not installed."""
+    return _load(request.param)
+
+
+@pytest.fixture(params=MOONS_PEERS)
+def moons_peer(request):
+    """Each implementation of the moons step, the compiled ones and the NumPy peer included."""
+    return _load(request.param)
 
 
 # -- the moons step --
@@ -79,19 +91,19 @@ def central_differences() -> list[float]:
     return out
 
 
-def test_moons_loss_and_gradients_match_finite_differences(peer, central_differences):
+def test_moons_loss_and_gradients_match_finite_differences(moons_peer, central_differences):
     weights, points, labels = small_moons()
-    model = peer.Moons(weights, points, labels)
+    model = moons_peer.Moons(weights, points, labels)
     root = model.forward()
     assert model.loss(root) == pytest.approx(plain_loss(weights, points, labels), rel=1e-12)
     model.backward(root)
     assert model.grads() == pytest.approx(central_differences, rel=1e-5, abs=1e-8)
 
 
-def test_moons_step_updates_parameters_identically_across_implementations(peer):
+def test_moons_step_updates_parameters_identically_across_implementations(moons_peer):
     weights, points, labels = small_moons()
     reference = peer_modules.load("plain floats").Moons(weights, points, labels)
-    model = peer.Moons(weights, points, labels)
+    model = moons_peer.Moons(weights, points, labels)
     for k in range(2):
         lr = problems.learning_rate(k)
         assert model.step(lr) == pytest.approx(reference.step(lr), rel=1e-12)

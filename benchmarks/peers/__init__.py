@@ -26,7 +26,16 @@ MODULES = {
     "micrograd": "benchmarks.peers.micrograd_impl",
     "torch": "benchmarks.peers.torch_impl",
     "plain floats": "benchmarks.peers.plainfloat_impl",
+    # The moons step only (their modules set MOONS_ONLY): compiled replay and its NumPy peer.
+    "chaingrad compiled": "benchmarks.peers.chaingrad_compiled_impl",
+    "chaingrad compiled numpy": "benchmarks.peers.chaingrad_compiled_numpy_impl",
+    "numpy batched": "benchmarks.peers.numpy_batched_impl",
 }
+
+
+def full(peers: dict[str, ModuleType]) -> dict[str, ModuleType]:
+    """The peers that implement every workload (not only the moons step)."""
+    return {name: peer for name, peer in peers.items() if not getattr(peer, "MOONS_ONLY", False)}
 
 
 def load(name: str) -> ModuleType | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .. import peers as peer_modules
 from . import Settings, pretty_size
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ def run(peers: dict[str, ModuleType], settings: Settings) -> list[dict[str, Any]
     graphs = {"chain": (f"chain of {pretty_size(n)}", n), "moons": ("moons step graph", 0)}
     for graph in settings.memory_graphs:
         case, size = graphs[graph]
-        for name in peers:
+        for name in peers if graph == "moons" else peer_modules.full(peers):
             m = probe(name, graph, size)
             record: dict[str, Any] = {"workload": "memory", "case": case, "impl": name, **m}
             if m.get("status") == "ok":

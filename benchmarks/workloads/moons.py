@@ -79,6 +79,7 @@ def run_loops(names: list[str], settings: Settings) -> list[dict[str, Any]]:
     budget = LOOP_BUDGET_S if full else 2.0
     rounds = settings.repeats * (LOOP_ROUNDS_PER_REPEAT if full else 1)
     samples: dict[str, list[float]] = {name: [] for name in names}
+    firsts: dict[str, list[float]] = {name: [] for name in names}
     status: dict[str, str] = dict.fromkeys(names, "ok")
     for round_ in range(rounds):
         shift = round_ % len(names)
@@ -90,11 +91,13 @@ def run_loops(names: list[str], settings: Settings) -> list[dict[str, Any]]:
                 status[name] = times
             else:
                 samples[name] += times[1:]  # the first step of a fresh process is a warm-up
+                firsts[name].append(times[0])  # for a compiled peer: trace + compile + one replay
     records = []
     for name in names:
         median = statistics.median(samples[name]) if samples[name] else None
         records.append({"workload": "moons", "case": "loop", "impl": name, "status": status[name],
                         "median_s": median if status[name] == "ok" else None, "samples_s": samples[name],
+                        "first_step_s": statistics.median(firsts[name]) if firsts[name] else None,
                         "units": 1})
     return records
 

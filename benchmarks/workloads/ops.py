@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from .. import peers as peer_modules
 from ..timing import Entry, interleave
 from . import Settings
 
@@ -25,6 +26,7 @@ def _forward_backward(peer: ModuleType, op: str, n: int):
 
 def run(peers: dict[str, ModuleType], settings: Settings) -> list[dict[str, Any]]:
     """Median microseconds per op for each op and mode; 'n/a' where a peer lacks the op."""
+    peers = peer_modules.full(peers)  # the moons-only peers (compiled, NumPy) have no such workload
     n = settings.ops_per_run
     results = []
     for op in OPS:
