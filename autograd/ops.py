@@ -42,7 +42,6 @@ the op's definition for users (its function's docstring is generated from it).
 
 from __future__ import annotations
 
-import builtins
 import functools
 import math
 import operator
@@ -222,6 +221,16 @@ def _pick(x: Any, y: Any, first: bool) -> tuple[Any, Any]:
     return (nan, nan)
 
 
+def _sum_forward(xs: Iterable[float]) -> float:
+    """x1 + x2 + ... from 0.0, left to right: builtins.sum compensates its rounding from Python 3.12
+    on, which would make a sum's last digit depend on the Python version (and differ from the
+    left-to-right additions that compiled replay emits)."""
+    total = 0.0
+    for x in xs:
+        total += x
+    return total
+
+
 def _dot_forward(*wxb: float) -> float:
     """sum(w_i x_i), plus b when the count is odd (the bias is the last input)."""
     # A plain left-to-right loop, as dot()'s fast path on Values: builtins.sum compensates its
@@ -351,7 +360,7 @@ minimum = defprim("minimum", _minimum, lambda x, y, out: _pick(x, y, False), 2, 
                       "with NaN partials.")
 
 # -- n-ary: one node for many terms --
-_SUM = Primitive("sum", lambda *xs: builtins.sum(xs, 0.0),
+_SUM = Primitive("sum", lambda *xs: _sum_forward(xs),
                  lambda *xs_out: (1.0,) * (len(xs_out) - 1), None, [WIDE],
                  accumulate=_sum_accumulate,
                  doc="sum: x1 + x2 + ... + xn as one node. Every partial is 1. IEEE 754 at "
@@ -507,8 +516,8 @@ def sum(values: Iterable[Any]) -> Any:
     values = _terms(values, "sum", "values")
     inputs = _as_inputs(values, "sum")
     if inputs is None or not inputs:
-        return builtins.sum((to_float(v, "sum") for v in values), 0.0)
-    return record(builtins.sum([v.data for v in inputs], 0.0), _SUM, inputs, MANY)
+        return _sum_forward([to_float(v, "sum") for v in values])
+    return record(_sum_forward([v.data for v in inputs]), _SUM, inputs, MANY)
 
 
 def dot(ws: Iterable[Any], xs: Iterable[Any], bias: Any = None) -> Any:

@@ -66,7 +66,9 @@ def _prod(*xs: float) -> float:
 
 def _d_logsumexp(*xs_out: Any) -> tuple[Any, ...]:
     """d/dx_i = e^(x_i - out), the softmax weight of x_i, as e^(x_i - m) / Σ e^(x_j - m) with m
-    the largest term: out itself may have lost its digits (logsumexp(1e308, 1e308) rounds to
+    the largest term (in list comprehensions, not generator expressions: from Python 3.12 on a
+    generator carries an exception handler, which compiled replay refuses to trace). out itself
+    may have lost its digits (logsumexp(1e308, 1e308) rounds to
     1e308, so e^(x_i - out) would be 1 and 1 instead of 1/2 and 1/2). Any m gives the same
     function, so the choice of m (a comparison) does not change the derivatives of any order."""
     xs, out = xs_out[:-1], xs_out[-1]
@@ -76,8 +78,8 @@ def _d_logsumexp(*xs_out: Any) -> tuple[Any, ...]:
     if -math.inf < top < math.inf:
         weights = [exp(x - top) for x in xs]
         total = sum_(weights)  # >= 1: the largest term's weight is 1
-        return tuple(w / total for w in weights)
-    return tuple(exp(x - out) for x in xs)  # an infinite largest term (nan for it, 0 for others) or NaN
+        return tuple([w / total for w in weights])  # lists, not generators: see below
+    return tuple([exp(x - out) for x in xs])  # an infinite largest term (nan for it, 0 for others) or NaN
 
 
 def _d_mean(*xs_out: Any) -> tuple[Any, ...]:

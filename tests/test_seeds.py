@@ -1,4 +1,8 @@
-"""The seed lecture notes' formulas (../shared/seeds/), worked by hand here and reproduced by the engine.
+"""The lecture notes' formulas, worked by hand here and reproduced by the engine.
+
+The notes: "Gradient descent & Backpropagation" (the 3-2-1 network), the neural-network
+backpropagation note (the mini-batch algorithm), and "CISC 7026 Introduction to Deep Learning —
+Optimization", University of Macau (linear regression).
 
 Every expected value below comes from the notes' closed forms coded with plain floats and lists;
 the engine only builds the loss from Value operations and runs backward().
