@@ -68,6 +68,11 @@ class Compiled:
     def __init__(self, f: Callable[..., Any], backend: str = "python", has_aux: bool = False,
                  retrace: bool = True, max_traces: int = 8, static_argnums: Sequence[int] = (),
                  keep_source: bool | None = None) -> None:
+        if not callable(f):
+            raise TypeError(f"compile: f must be a function, got {type(f).__name__} {f!r:.60}")
+        if not isinstance(backend, str):
+            raise TypeError(f"compile: backend must be a string ({', '.join(BACKENDS)}), "
+                            f"got {type(backend).__name__}")
         if backend not in BACKENDS:
             raise ValueError(f"compile: unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         if backend == "numpy":

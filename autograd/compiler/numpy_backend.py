@@ -229,7 +229,7 @@ def generate(tr: Trace) -> Generated:
         grads = G.tolist()
         for k in value_slots:
             A[k].grad = A[k].grad + grads[k]
-        out_aux = tuple(values[i] if kind == "i" else i for kind, i in aux)
+        out_aux = tuple(values[int(i)] if kind == "i" else i for kind, i in aux)
         return values[root], out_aux, tuple(grads[k] for k in float_slots)
 
     del root_is_leaf
