@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from .ops import defprim, exp
+from .ops import _terms, defprim, exp
 from .ops import sum as sum_
 from .primitive import docstring
 from .value import Value, to_float
@@ -132,27 +132,19 @@ _prod_entry = defprim(
 # ---------------------------------------------------------------------------------------------
 
 
-def _terms(values: Iterable[Any], where: str) -> tuple[Any, ...]:
-    """The values as a tuple, or a TypeError naming `where` when they are not a sequence."""
-    try:
-        return tuple(values)
-    except TypeError as err:
-        raise TypeError(f"{where}: expected an iterable of numbers, got {type(values).__name__}") from err
-
-
 def logsumexp(values: Iterable[Any]) -> Any:
     """log(Σ e^v) over the values as one node; never overflows."""
-    return _logsumexp_entry(*_terms(values, "logsumexp"))
+    return _logsumexp_entry(*_terms(values, "logsumexp", "values"))
 
 
 def mean(values: Iterable[Any]) -> Any:
     """The mean of the values as one node."""
-    return _mean_entry(*_terms(values, "mean"))
+    return _mean_entry(*_terms(values, "mean", "values"))
 
 
 def prod(values: Iterable[Any]) -> Any:
     """The product of the values as one node, with the right gradient when some are 0."""
-    return _prod_entry(*_terms(values, "prod"))
+    return _prod_entry(*_terms(values, "prod", "values"))
 
 
 def softmax(values: Iterable[Any]) -> list[Any]:
@@ -163,7 +155,7 @@ def softmax(values: Iterable[Any]) -> list[Any]:
     every e^(v - m) <= 1. (e^(v_i - logsumexp) would lose v_i - m when the values are huge:
     logsumexp(-1e308, -1e308) rounds to -1e308, which would give weights 1 and 1.)
     """
-    values = list(_terms(values, "softmax"))
+    values = list(_terms(values, "softmax", "values"))
     if not values:
         return []
     data = [v.data if isinstance(v, Value) else to_float(v, "softmax") for v in values]

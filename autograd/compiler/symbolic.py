@@ -17,6 +17,7 @@ from __future__ import annotations
 import dis
 import inspect
 import math
+import operator
 import random
 import sys
 from collections.abc import Callable, Sequence
@@ -438,12 +439,8 @@ def _contains_grad(expr: tuple) -> bool:
 # Evaluation (for the checks, and for the NumPy backend through `ops`).
 # ---------------------------------------------------------------------------------------------
 
-BIN = {
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b, "**": lambda a, b: a ** b,
-}
-CMP = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-       "!=": lambda a, b: a != b}
+BIN = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
+CMP = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "!=": operator.ne}
 
 
 def walk(expr: tuple) -> list[tuple]:
