@@ -160,16 +160,14 @@ def _class_index(target: Any, n_classes: int, where: str) -> int:
 
 
 def _one_cross_entropy(logits: Sequence[Any], target: Any, smoothing: float, where: str) -> Any:
-    """logsumexp(z) - (1 - ε) z_t - ε mean(z), with the largest finite logit m taken out of the exps."""
+    """logsumexp(z) - (1 - ε) z_t - ε mean(z)."""
     logits = list(logits)
     if not logits:
         raise ValueError(f"{where}: no logits")
     t = _class_index(target, len(logits), where)
-    # m is a constant: logsumexp(z) = m + log(sum(exp(z - m))) for any m, and its gradient (the
-    # softmax) does not depend on m; with m = max(z) no exp overflows. A NaN logit gives a NaN loss.
-    finite = [float(z) for z in logits if math.isfinite(float(z))]
-    m = max(finite) if finite else 0.0
-    lse = autograd.log(autograd.sum([autograd.exp(z - m) for z in logits])) + m
+    # One logsumexp node (it takes the largest logit out of the exps inside, so none overflows):
+    # no float() of a logit, so a compiled training step traces once instead of at every call.
+    lse = autograd.logsumexp(logits)
     if not smoothing:
         return lse - logits[t]
     # Label smoothing (PyTorch's): the target is (1 - ε) one-hot + ε / C uniform.

@@ -365,3 +365,26 @@ def test_single_predictions_with_reduction_none_give_one_value():
 def test_bad_new_arguments_raise_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_cross_entropy_compiles_once_without_a_graph_cut():
+    # The stable form takes no float() of a logit: a compiled step traces once for every batch
+    # (a cut would warn and retrace whenever the largest logit changed).
+    import warnings
+
+    def loss(logits):
+        return nn.cross_entropy(logits, [0, 2])
+
+    step = autograd.compile(loss)
+    batches = [[[0.5, -1.0, 2.0], [3.0, 0.1, -0.7]], [[-2.0, 4.0, 1.0], [0.0, 0.0, 9.0]]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for batch in batches:
+            got = [leaves(row) for row in batch]
+            value = step(got)
+            want = [leaves(row) for row in batch]
+            ref = loss(want)
+            ref.backward()
+            assert value == ref.data
+            assert [v.grad for row in got for v in row] == [v.grad for row in want for v in row]
+    assert step.programs == 1
