@@ -8,6 +8,7 @@ labels) a Value target receives its gradient, as in PyTorch.
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -100,13 +101,18 @@ def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Any:
     scores, labels, single = _batch(scores, labels, "hinge_loss")
     terms = []
     for i, (s, y) in enumerate(zip(scores, labels, strict=True)):
-        label = float(y)
-        if label == 1.0:
-            terms.append(autograd.relu(1.0 - s))
-        elif label == -1.0:
-            terms.append(autograd.relu(1.0 + s))
-        else:
+        label = y.data if isinstance(y, Value) else y  # checked, never computed with: no graph cut
+        if label not in (1.0, -1.0):
             raise ValueError(f"hinge_loss: label {i} is {label!r}; labels must be +1 or -1")
+        if isinstance(y, Value):
+            # One graph for either sign, so a compiled step serves every batch of labels. sign(y) is
+            # y itself with derivative 0 (a discrete label gets no gradient, as in PyTorch), and
+            # sign(y) * s is exactly ±s: the numbers are the branches' below, bit for bit.
+            terms.append(autograd.relu(1.0 - autograd.sign(y) * s))
+        elif label == 1.0:
+            terms.append(autograd.relu(1.0 - s))
+        else:
+            terms.append(autograd.relu(1.0 + s))
     return _finish(terms, reduction, single)
 
 
@@ -126,7 +132,7 @@ def binary_cross_entropy_with_logits(
     logits, labels, single = _batch(logits, labels, where)
     terms = []
     for i, (z, y) in enumerate(zip(logits, labels, strict=True)):
-        label = float(y)
+        label = y.data if isinstance(y, Value) else y  # checked, never computed with: no graph cut
         if not 0.0 <= label <= 1.0:
             raise ValueError(f"{where}: label {i} is {label!r}; labels must lie in [0, 1]")
         if isinstance(y, Value):
@@ -159,14 +165,38 @@ def _class_index(target: Any, n_classes: int, where: str) -> int:
     return target
 
 
+def _probabilities(target: Sequence[Any], n_classes: int, where: str) -> list[Any]:
+    """Class probabilities (numbers or Values), each checked to lie in [0, 1]."""
+    probs = list(target)
+    for p in probs:
+        if isinstance(p, numbers.Integral):  # as PyTorch tells them apart: by dtype
+            raise TypeError(
+                f"{where}: target {probs!r:.60} holds the int {p!r}: a list of class indices needs a batch "
+                f"of logits (a list of lists); class probabilities are floats"
+            )
+    if len(probs) != n_classes:
+        raise ValueError(f"{where}: {len(probs)} class probabilities for {n_classes} logits")
+    for k, p in enumerate(probs):
+        if not 0.0 <= _number(p, f"{where} probability {k}") <= 1.0:
+            raise ValueError(f"{where}: probability {k} is {p!r}; probabilities must lie in [0, 1]")
+    return probs
+
+
 def _one_cross_entropy(logits: Sequence[Any], target: Any, smoothing: float, where: str) -> Any:
-    """logsumexp(z) - (1 - ε) z_t - ε mean(z)."""
+    """logsumexp(z) - (1 - ε) z_t - ε mean(z); for class probabilities p, -Σ p' log softmax(z)."""
     logits = list(logits)
     if not logits:
         raise ValueError(f"{where}: no logits")
-    t = _class_index(target, len(logits), where)
     # One logsumexp node (it takes the largest logit out of the exps inside, so none overflows):
     # no float() of a logit, so a compiled training step traces once instead of at every call.
+    if isinstance(target, (list, tuple)):  # PyTorch's probability targets
+        probs = _probabilities(target, len(logits), where)
+        if smoothing:
+            probs = [smoothing / len(logits) + (1.0 - smoothing) * p for p in probs]
+        # -Σ p_i (z_i - lse) = lse Σ p_i - Σ p_i z_i. For a one-hot p (no smoothing) this is
+        # lse - z_t bit for bit: the sum is exactly 1, and the zero terms add exact zeros.
+        return autograd.logsumexp(logits) * autograd.sum(probs) - autograd.dot(probs, logits)
+    t = _class_index(target, len(logits), where)
     lse = autograd.logsumexp(logits)
     if not smoothing:
         return lse - logits[t]
@@ -176,16 +206,22 @@ def _one_cross_entropy(logits: Sequence[Any], target: Any, smoothing: float, whe
 
 
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean", label_smoothing: float = 0.0) -> Any:
-    """Multiclass cross-entropy -log softmax(z)[t]: one sample (logits, class index) or a batch, reduced."""
+    """Multiclass cross-entropy -log softmax(z)[t]: one sample (logits, class index) or a batch, reduced.
+
+    A target may also be a list of class probabilities (PyTorch's soft targets): -Σ p_i log softmax(z)_i.
+    """
     reduction = _check_reduction(reduction, "cross_entropy")
     smoothing = _number(label_smoothing, "cross_entropy label_smoothing")
     if not 0.0 <= smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
-    if isinstance(target, (list, tuple)):
+    logits = list(logits)
+    if logits and isinstance(logits[0], (list, tuple)):  # a batch: one target per row of logits
+        if not isinstance(target, (list, tuple)):
+            raise TypeError(
+                "cross_entropy: a batch of logits needs a list of class indices (or probabilities) as target"
+            )
         if len(logits) != len(target):
             raise ValueError(f"cross_entropy: {len(logits)} samples of logits but {len(target)} targets")
-        if not target:
-            raise ValueError("cross_entropy: empty batch (the mean of no losses is undefined)")
         for i, row in enumerate(logits):
             if isinstance(row, (Value, int, float)):
                 raise TypeError(f"cross_entropy: sample {i} has one logit {row!r}; expected a list of logits")
@@ -194,8 +230,6 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", label_smoot
             for i, (z, t) in enumerate(zip(logits, target, strict=True))
         ]
         return _reduce(terms, reduction)
-    if logits and isinstance(logits[0], (list, tuple)):
-        raise TypeError("cross_entropy: a batch of logits needs a list of class indices as target")
     return _one_cross_entropy(logits, target, smoothing, "cross_entropy")
 
 

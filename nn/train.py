@@ -155,28 +155,72 @@ def _step(
     return value, preds
 
 
-def _compiled_step(model: Module, loss_fn: Callable[[Any, Any], Any], l2: float,
-                   named: list[tuple[str, Value]]) -> Callable[..., tuple[float, list[Any]]]:
+def _label_form(loss_fn: Callable[[Any, Any], Any], y: Sequence[Any], sample_output: Any) -> str | None:
+    """How the steps pass the labels to the loss: as Values ("numbers" or "one-hot" rows), or None.
+
+    As Values for the built-in losses that build one graph for every label (hinge via sign(y), mse,
+    BCE with 0/1 labels, cross_entropy with one-hot probabilities): then a compiled step takes them
+    as arguments and serves every batch. Other losses branch on the labels as plain numbers, which
+    key the compiled program cache instead.
+    """
+    if loss_fn is losses.cross_entropy and isinstance(sample_output, list):
+        return "one-hot"
+    if loss_fn in (losses.hinge_loss, losses.mse_loss):
+        return "numbers"
+    if loss_fn is losses.binary_cross_entropy_with_logits:
+        hard = all((t.data if isinstance(t, Value) else t) in (0, 1) for t in y)
+        return "numbers" if hard else None
+    return None
+
+
+def _label_maker(form: str | None, classes: int, leaves: bool) -> Callable[[list[Any]], Any]:
+    """The batch's labels as the loss gets them: as they are, or (a `_label_form`) as numbers or
+    one-hot rows, made leaf Values for the dynamic step so that it builds the compiled step's graph
+    (the same graph, hence the same order of additions and the same bits)."""
+    def make(yb: list[Any]) -> Any:
+        if form is None:
+            return yb
+        numbers = [float(t.data) if isinstance(t, Value) else float(t) for t in yb]
+        if form == "numbers":
+            return [Value(t) for t in numbers] if leaves else numbers
+        rows = [[1.0 if k == t else 0.0 for k in range(classes)] for t in numbers]
+        return [[Value(p) for p in row] for row in rows] if leaves else rows
+
+    return make
+
+
+def _compiled_step(
+    model: Module,
+    loss_fn: Callable[[Any, Any], Any],
+    l2: float,
+    named: list[tuple[str, Value]],
+    form: str | None,
+) -> Callable[..., tuple[float, list[Any]]]:
     """`_step` with the loss and its gradients replayed by `autograd.compile`.
 
-    The parameters and the batch's inputs are the program's arguments; the labels key its cache
-    (the losses branch on them as plain numbers). The predictions come back as floats.
+    The parameters and the batch's inputs are the program's arguments, and so are the labels for the
+    built-in losses (see `_label_form`): one program serves every batch of a size. Other labels key
+    the program cache. The predictions come back as floats.
     """
     params = [p for _, p in named]
 
-    def total(ps: list[Value], Xb: list[Any], yb: tuple[Any, ...]) -> tuple[Any, list[Any]]:
+    def total(ps: list[Value], Xb: list[Any], yb: Any) -> tuple[Any, list[Any]]:
         preds = [model(x) for x in Xb]
         value = loss_fn(preds, list(yb))
         if l2:
             value = value + losses.l2_penalty(ps, l2)
         return value, preds
 
-    program = autograd.compile(total, has_aux=True, static_argnums=(2,))
+    if form is None:
+        program = autograd.compile(total, has_aux=True, static_argnums=(2,))
+    else:
+        program = autograd.compile(total, has_aux=True)
 
     def step(model: Module, loss_fn: Any, Xb: list[Any], yb: list[Any], l2: float,
              optimizer: Optimizer, named: list[tuple[str, Value]], epoch: int) -> tuple[float, list[Any]]:
         optimizer.zero_grad()
-        value, preds = program(params, Xb, tuple(yb))  # forward and backward in one replay
+        labels = tuple(yb) if form is None else yb  # static labels are the cache's key
+        value, preds = program(params, Xb, labels)  # forward and backward in one replay
         step = optimizer.steps + 1
         if not math.isfinite(value):
             raise FloatingPointError(
@@ -217,8 +261,10 @@ def fit(
     widget or lines in Jupyter, lines elsewhere (see nn.progress); False is silent. After each
     epoch every callback gets `(epoch, logs)` (epoch from 0, logs the epoch's loss and metrics);
     one returning False stops training. `compile=True` replays each step with `autograd.compile`
-    (the same numbers, bit for bit): traced once per batch size and set of labels, so full batch
-    traces once, while shuffled mini-batches retrace (past 8 traces, steps run uncompiled).
+    (the same numbers, bit for bit): the batch's inputs and labels are the program's arguments, so
+    one trace serves every batch of a size (a smaller last batch traces once more). A custom loss
+    (or BCE with soft labels) branches on the labels as numbers: there each set of labels traces
+    (past 8 traces, steps run uncompiled).
     """
     _check_data(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -241,12 +287,19 @@ def fit(
     rng = make_rng(seed)  # one generator for every epoch's shuffle: a seed fixes the whole run
     history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metric_fns}}
     bar = make_progress(epochs, "train", enabled=bool(progress))
-    step_fn = _compiled_step(model, loss_fn, l2, named) if compile else _step
+    form = _label_form(loss_fn, y, sample_output)
+    classes = len(sample_output) if form == "one-hot" else 0
+    if compile and form is not None:
+        with autograd.no_grad():  # a replay runs no checks: the loss checks every label now, by sample
+            zeros = [[0.0] * classes for _ in y] if form == "one-hot" else [0.0] * len(y)
+            loss_fn(zeros, list(y))
+    labels = _label_maker(form, classes, leaves=not compile)
+    step_fn = _compiled_step(model, loss_fn, l2, named, form) if compile else _step
     try:
         for epoch in range(epochs):
             totals = dict.fromkeys(history, 0.0)
             for Xb, yb in batches(X, y, size, shuffle=shuffle and size < len(X), seed=rng):
-                value, preds = step_fn(model, loss_fn, Xb, yb, l2, optimizer, named, epoch)
+                value, preds = step_fn(model, loss_fn, Xb, labels(yb), l2, optimizer, named, epoch)
                 totals["loss"] += value * len(Xb)
                 for name, fn in metric_fns.items():
                     totals[name] += fn(preds, yb) * len(Xb)

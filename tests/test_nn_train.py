@@ -4,6 +4,7 @@ import io
 import math
 import random
 import re
+import struct
 import sys
 
 import pytest
@@ -316,3 +317,49 @@ def test_fit_draws_a_bar_on_a_terminal(monkeypatch):
     nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, epochs=3, progress=True)
     text = stream.getvalue()
     assert "\r" in text and "3/3" in text and "loss=" in text and text.endswith("\n")
+
+
+def _bits(xs):
+    return [struct.pack("<d", x) for x in xs]
+
+
+FIT_CASES = {
+    "hinge": (lambda: nn.make_moons(30, noise=0.1, seed=2, signed=True), [6, 1], "hinge"),
+    "mse": (
+        lambda: (nn.make_moons(30, noise=0.1, seed=2)[0], [0.1 * i - 1.0 for i in range(30)]), [6, 1], "mse"
+    ),
+    "bce": (lambda: nn.make_moons(30, noise=0.1, seed=2), [6, 1], "bce"),
+    "cross_entropy": (
+        lambda: nn.make_blobs(30, centers=[[-3, 0], [3, 0], [0, 4]], cluster_std=0.5, seed=0), [6, 3], "auto"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIT_CASES))
+def test_compiled_mini_batches_share_one_program_and_give_the_same_bits(case, monkeypatch):
+    # The labels are the program's arguments, like the inputs: every shuffled batch of 8 replays the
+    # same trace (the last batch, of 6, makes a second one), with the uncompiled run's numbers.
+    make, sizes, loss = FIT_CASES[case]
+    X, y = make()
+    made = []
+    original = autograd.compile
+    monkeypatch.setattr(autograd, "compile", lambda *a, **k: made.append(original(*a, **k)) or made[-1])
+    runs = []
+    for compiled in (False, True):
+        model = nn.MLP(2, sizes, seed=3)
+        history = nn.fit(model, X, y, loss=loss, optimizer=nn.SGD(model.parameters(), lr=0.1), epochs=4,
+                         batch_size=8, seed=5, l2=1e-4, progress=False, compile=compiled)
+        runs.append((history, _bits(p.data for p in model.parameters())))
+    assert runs[0] == runs[1]
+    assert len(made) == 1 and made[0].programs == 2
+
+
+def test_compiled_fit_checks_every_label_before_the_first_step():
+    X, y = nn.make_moons(20, noise=0.1, seed=2, signed=True)
+    y = list(y)
+    y[13] = 0.5  # a replay runs no checks: fit makes them all up front, naming the sample
+    model = nn.MLP(2, [4, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match="label 13 is 0.5"):
+        nn.fit(model, X, y, loss="hinge", epochs=1, batch_size=4, progress=False, compile=True)
+    assert [p.data for p in model.parameters()] == before
