@@ -14,6 +14,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from .. import modes
@@ -100,8 +101,45 @@ def flatten(args: Sequence[Any]) -> tuple[list[Any], tuple]:
     The key tells Values from numbers and repeated Values apart: a program is only replayed on
     arguments of the same shape.
     """
+    # Lists of floats, lists of lists of floats (a batch) and lists of Values (a model's parameters)
+    # go in one C-level pass each instead of leaf by leaf: 76 -> 25 us for the moons step's
+    # arguments (a third of the NumPy backend's step). Anything else takes the general walk.
     leaves: list[Any] = []
     key: list[Any] = []
+    value_lists: list[Sequence[Any]] = []
+    for a in args:
+        if not isinstance(a, (list, tuple)):
+            return _flatten_walking(args)
+        kinds = set(map(type, a))
+        if kinds == _FLOATS:
+            key.append(("f", len(a)))
+        elif kinds == _VALUES:
+            key.append(("v", len(a)))
+            value_lists.append(a)
+        elif (kinds == _LISTS or kinds == _TUPLES) and set(map(type, chain.from_iterable(a))) == _FLOATS:
+            key.append(("ff", tuple(map(len, a))))
+            leaves += chain.from_iterable(a)
+            continue
+        else:
+            return _flatten_walking(args)
+        leaves += a
+    if value_lists:
+        n = sum(map(len, value_lists))
+        if len(set(map(id, chain.from_iterable(value_lists)))) != n:
+            return _flatten_walking(args)  # a repeated Value: the walk marks where it repeats
+    return leaves, tuple(key)
+
+
+_FLOATS = {float}
+_VALUES = {Value}
+_LISTS = {list}
+_TUPLES = {tuple}
+
+
+def _flatten_walking(args: Sequence[Any]) -> tuple[list[Any], tuple]:
+    """`flatten` leaf by leaf, for any nesting; its keys start with "walked", never the fast path's."""
+    leaves: list[Any] = []
+    key: list[Any] = ["walked"]
     stack = [iter(args)]
     first: dict[int, int] = {}
     while stack:
