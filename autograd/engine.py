@@ -368,7 +368,11 @@ def _seeds(grad_outputs: Any, n: int) -> tuple[Any, ...]:
     if isinstance(grad_outputs, Value) or not hasattr(grad_outputs, "__iter__"):
         raise TypeError(f"gradients: grad_outputs must be a sequence of {n} numbers or Values (one per "
                         f"output), got {type(grad_outputs).__name__}")
-    seeds = tuple(grad_outputs)
+    try:
+        seeds = tuple(grad_outputs)
+    except TypeError:  # an __iter__ that fails (a 0-d NumPy array)
+        raise TypeError(f"gradients: grad_outputs must be a sequence of {n} numbers or Values (one per "
+                        f"output), got {type(grad_outputs).__name__}") from None
     if len(seeds) != n:
         raise ValueError(f"gradients: {len(seeds)} grad_outputs for {n} outputs")
     return seeds

@@ -545,6 +545,13 @@ def test_gradients_weights_outputs_by_grad_outputs_like_torch():
     assert autograd.gradients(outs[0], x, grad_outputs=4.0) == (4.0 * y.data,)
 
 
+def test_gradients_names_grad_outputs_that_cannot_be_iterated():
+    np = pytest.importorskip("numpy")  # a 0-d array has __iter__, and iterating it raises
+    x = Value(1.0)
+    with pytest.raises(TypeError, match="gradients: grad_outputs must be a sequence of 2"):
+        autograd.gradients([x * x, x], x, grad_outputs=np.array(0.5))
+
+
 def test_gradients_with_create_graph_and_value_grad_outputs():
     x, v = Value(3.0), Value(2.0)
     (g,) = autograd.gradients(x * x, [x], grad_outputs=v, create_graph=True)
