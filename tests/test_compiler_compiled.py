@@ -10,7 +10,7 @@ import pytest
 import autograd as ag
 import nn
 from autograd import Value
-from autograd.compiler import GraphCutWarning, GuardFailure
+from autograd.compiler import GraphCutWarning, GuardFailure, python_backend
 
 # A program that fails where the engine does not is a compiler bug: the fallback warns, tests fail.
 pytestmark = pytest.mark.filterwarnings("error:compile. the program raised")
@@ -186,3 +186,16 @@ def test_truth_of_a_value_is_a_guard_too():
     assert c.value_and_grad(2.0, 3.0) == (6.0, (3.0, 2.0))
     assert c.value_and_grad(0.0, 3.0) == (3.0, (0.0, 1.0))  # `if x:` flipped: retraced
     assert c.traces == 2
+
+
+def test_value_and_grad_falling_back_to_the_engine_gives_backwards_signed_zeros():
+    # backward() sums from 0.0, so d(x * -0.0)/dx is +0.0; a dict of gradients would give -0.0.
+    c = ag.compile(lambda x, y: x * -0.0 + y)
+    assert c.value_and_grad(1.0, 2.0) == (2.0, (0.0, 1.0))
+
+    def redo(a):
+        raise python_backend.Redo()
+
+    c._latest().run = redo  # this call runs in the dynamic engine
+    value, (dx, dy) = c.value_and_grad(1.0, 2.0)
+    assert (value, dy) == (2.0, 1.0) and math.copysign(1.0, dx) == 1.0

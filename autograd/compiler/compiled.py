@@ -46,6 +46,11 @@ class _Entry:
         self.nodes = len(tr.forward)
         self.guards = len(tr.guards) + len(tr.cuts)
 
+    def compact(self) -> None:
+        """Rebuild what the entry keeps, away from the freed trace (see python_backend.compact)."""
+        self.run, (self.first, self.floats, self.positions) = python_backend.compact(
+            self.run, self.first, self.floats, self.positions)
+
     def inputs(self, leaves: list[Any]) -> list[Any]:
         a = [leaves[p] for p in self.first]
         for k in self.floats:
@@ -197,13 +202,14 @@ class Compiled:
             return self._dynamic(args, dynamic, leaves, cells, None)
         names = _leaf_names(dynamic, self._dynamic_names())
         wrapped_f = self._bound()
-        tr, _ = trace(lambda *d: wrapped_f(d, statics), dynamic, self.has_aux, names)
+        tr, result = trace(lambda *d: wrapped_f(d, statics), dynamic, self.has_aux, names)
         self.traces += 1
         entry = _Entry(tr, *self._generate(tr), self.backend)
         tr.aux = None
-        del tr
+        del tr, result  # the traced graph: freed before compact() hands memory back
         entries.insert(0, entry)
         done = self._run(entry, args, dynamic, leaves, cells)
+        entry.compact()  # the trace and the first call's garbage are freed now
         if done is None:
             raise RuntimeError("compile: a fresh trace failed its own guards (the function is not "
                                "deterministic in its comparisons)")
@@ -245,9 +251,11 @@ class Compiled:
         _, statics = self._split(args)
         result = self.f(*self._join(dynamic_values, statics))
         root, aux = result if self.has_aux else (result, None)
-        if cells:
-            grads = gradients(root, leaf_values)
-            values = list(grads)
+        if cells and isinstance(root, Value):
+            root.backward()  # on fresh leaves: backward()'s sums (from 0.0), as the program's
+            values = [v.grad for v in leaf_values]
+        elif cells:
+            values = list(gradients(root, leaf_values))
         else:
             root.backward()
             values = None
