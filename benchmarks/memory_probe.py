@@ -1,6 +1,7 @@
 """Measure one implementation's memory in a fresh process: `python -m benchmarks.memory_probe IMPL GRAPH N`.
 
-GRAPH is `chain` (N nodes) or `moons` (one training step's graph). Prints one JSON line: resident
+GRAPH is `chain` (N nodes), `moons` (one training step's graph) or `moons-live` (the same, counted
+in live objects with tracemalloc, see `measure_live`). Prints one JSON line: resident
 memory before building, peak after building and peak after backward (bytes), and the node count.
 Peaks come from the kernel's high-water mark (VmHWM on Linux, getrusage's ru_maxrss elsewhere).
 """
@@ -44,6 +45,38 @@ def peak_rss() -> int:
         return hwm
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # Linux reports kilobytes
+
+
+def measure_live(impl: str) -> dict:
+    """The moons step's graph (dynamic) or program (compiled): bytes of the objects it keeps alive.
+
+    tracemalloc counts the live Python allocations made by building the graph, or by tracing and
+    compiling the program, after a collection: what the graph or the program holds, without the
+    free space the allocator keeps resident (which `measure` sees in RSS, and a later allocation
+    reuses).
+    """
+    import tracemalloc
+
+    peer = peers.load(impl)
+    if peer is None:
+        return {"status": f"{impl} is not installed"}
+    model = peer.Moons(make_weights(), *make_moons())
+    compiled = getattr(peer, "COMPILED", False)
+    if not compiled:
+        model.backward(model.forward())  # warm up: the parameters' .grad floats exist already
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    root = model.forward()  # a graph, or (compiled) the loss after tracing, compiling and a replay
+    gc.collect()
+    out: dict = {"status": "ok", "baseline": 0, "after_build": tracemalloc.get_traced_memory()[0] - base}
+    out["nodes"] = model.compiled._latest().nodes if compiled else peer.count_nodes(root)
+    if not compiled:
+        model.backward(root)
+    gc.collect()
+    out["after_backward"] = tracemalloc.get_traced_memory()[0] - base
+    del root
+    return out
 
 
 def measure(impl: str, graph: str, n: int) -> dict:
@@ -95,7 +128,7 @@ def measure(impl: str, graph: str, n: int) -> dict:
 def main() -> None:
     """Command line entry: IMPL GRAPH N."""
     impl, graph, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    print(json.dumps(measure(impl, graph, n)))
+    print(json.dumps(measure_live(impl) if graph == "moons-live" else measure(impl, graph, n)))
 
 
 if __name__ == "__main__":

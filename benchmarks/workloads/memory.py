@@ -33,10 +33,14 @@ def run(peers: dict[str, ModuleType], settings: Settings) -> list[dict[str, Any]
     """Bytes per node of a chain (built, and built + backward) and of one moons step's graph."""
     n = settings.memory_chain_nodes
     results = []
-    graphs = {"chain": (f"chain of {pretty_size(n)}", n), "moons": ("moons step graph", 0)}
-    for graph in settings.memory_graphs:
+    graphs = {"chain": (f"chain of {pretty_size(n)}", n), "moons": ("moons step graph", 0),
+              "moons-live": ("moons step graph, live objects", 0)}
+    chosen = list(settings.memory_graphs)
+    if "moons" in chosen:
+        chosen.insert(chosen.index("moons") + 1, "moons-live")
+    for graph in chosen:
         case, size = graphs[graph]
-        for name in peers if graph == "moons" else peer_modules.full(peers):
+        for name in peers if graph.startswith("moons") else peer_modules.full(peers):
             m = probe(name, graph, size)
             record: dict[str, Any] = {"workload": "memory", "case": case, "impl": name, **m}
             if m.get("status") == "ok":
