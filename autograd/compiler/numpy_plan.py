@@ -199,7 +199,11 @@ class Grid:
 
     def __init__(self, w_cols: list[int], x_cols: list[int], bias: int | None, R: int, S: int) -> None:
         self.w_cols, self.x_cols, self.bias, self.R, self.S = w_cols, x_cols, bias, R, S
-        self.W = self.X = self.B = np.zeros(0, dtype=np.intp)  # positions, set by order_grid
+        # Positions, set by order_grid. Annotated without a shape: NumPy's stubs type np.zeros(0)
+        # as 1-d, and which shapes they infer differs between NumPy versions.
+        self.W: np.ndarray = np.zeros(0, dtype=np.intp)
+        self.X: np.ndarray = self.W
+        self.B: np.ndarray = self.W
         self.bias_per_row = False
 
 
@@ -239,7 +243,7 @@ class Group:
 
     def __init__(self, prim: Any, n: int, nary: bool, backward: bool, nodes: list[Value]) -> None:
         self.prim, self.n, self.nary, self.backward, self.nodes = prim, n, nary, backward, nodes
-        self.P = np.zeros((n, 0), dtype=np.intp)
+        self.P: np.ndarray = np.zeros((n, 0), dtype=np.intp)  # no shape in the type (see Grid)
         self.start = self.stop = 0
         self.form: tuple | None = None
         self.terms: Terms | None = None
