@@ -109,6 +109,22 @@ def _flat(w: Any, shape: tuple[int, ...]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
+def _refold(e: tuple, done: dict[int, tuple]) -> tuple | None:
+    """Arithmetic, a comparison or a conditional with its operands already rebuilt in `done`,
+    constants folded; None for other kinds."""
+    kind = e[0]
+    if kind == "bin":
+        return _fold_bin(e[1], done[id(e[2])], done[id(e[3])])
+    if kind == "cmp":
+        return ("cmp", e[1], done[id(e[2])], done[id(e[3])])
+    if kind == "neg":
+        a = done[id(e[1])]
+        return ("const", -a[1]) if a[0] == "const" else ("neg", a)
+    if kind == "cond":
+        return _fold_cond(done[id(e[1])], done[id(e[2])], done[id(e[3])])
+    return None
+
+
 def _substitute(form: tuple, args: list[tuple]) -> tuple:
     done: dict[int, tuple] = {}
     for e in symbolic.walk(form):
@@ -117,19 +133,13 @@ def _substitute(form: tuple, args: list[tuple]) -> tuple:
             new = args[e[1]]
         elif kind == "const":
             new = e
-        elif kind == "bin":
-            new = _fold_bin(e[1], done[id(e[2])], done[id(e[3])])
-        elif kind == "cmp":
-            new = ("cmp", e[1], done[id(e[2])], done[id(e[3])])
-        elif kind == "neg":
-            a = done[id(e[1])]
-            new = ("const", -a[1]) if a[0] == "const" else ("neg", a)
-        elif kind == "cond":
-            new = _fold_cond(done[id(e[1])], done[id(e[2])], done[id(e[3])])
         elif kind == "call":  # already made to work on arrays
             new = _fold_call(e[1], [done[id(a)] for a in e[2]])
         else:
-            raise ValueError(f"numpy backend: unexpected {kind!r} in a prepared expression")
+            folded = _refold(e, done)
+            if folded is None:
+                raise ValueError(f"numpy backend: unexpected {kind!r} in a prepared expression")
+            new = folded
         done[id(e)] = new
     return done[id(form)]
 
@@ -153,17 +163,11 @@ def prepare(expr: tuple, forward: bool = False) -> tuple:
         elif kind == "call":
             args = [done[id(a)] for a in e[2]]
             new = ("call", _array_function(e[1], len(args), forward), tuple(args))
-        elif kind == "bin":
-            new = _fold_bin(e[1], done[id(e[2])], done[id(e[3])])
-        elif kind == "cmp":
-            new = ("cmp", e[1], done[id(e[2])], done[id(e[3])])
-        elif kind == "neg":
-            a = done[id(e[1])]
-            new = ("const", -a[1]) if a[0] == "const" else ("neg", a)
-        elif kind == "cond":
-            new = _fold_cond(done[id(e[1])], done[id(e[2])], done[id(e[3])])
         else:
-            raise ValueError(f"numpy backend: unknown expression {kind!r}")
+            folded = _refold(e, done)
+            if folded is None:
+                raise ValueError(f"numpy backend: unknown expression {kind!r}")
+            new = folded
         done[id(e)] = new
     return done[id(expr)]
 

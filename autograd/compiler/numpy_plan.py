@@ -90,17 +90,23 @@ class Terms:
         self.products, self.syms, self.constant, self.others = products, syms, constant, others
 
 
-def terms_of(expr: tuple) -> Terms | None:
-    """`expr` as a sum of terms (iterative), or None when it has fewer than 3 terms."""
+def _summands(expr: tuple) -> list[tuple]:
+    """The terms of a left fold of + (((a + b) + c) + ...), in order (iterative)."""
     terms: list[tuple] = []
     e = expr
     while e[0] == "bin" and e[1] == "+":
         terms.append(e[3])
         e = e[2]
     terms.append(e)
+    terms.reverse()
+    return terms
+
+
+def terms_of(expr: tuple) -> Terms | None:
+    """`expr` as a sum of terms (iterative), or None when it has fewer than 3 terms."""
+    terms = _summands(expr)
     if len(terms) < 3:
         return None
-    terms.reverse()
     products, syms, others = [], [], []
     constant = 0.0
     for t in terms:
@@ -138,14 +144,8 @@ def bilinear(terms: Terms | None, kernel: list[tuple[int, tuple]] | None, n: int
 
 def _ordered_terms(expr: tuple) -> list[tuple] | None:
     """The terms of a left fold of +, in order, as ("const", c), ("sym", i) or ("prod", i, j)."""
-    terms: list[tuple] = []
-    e = expr
-    while e[0] == "bin" and e[1] == "+":
-        terms.append(e[3])
-        e = e[2]
-    terms.append(e)
     out = []
-    for t in reversed(terms):
+    for t in _summands(expr):
         if t[0] == "bin" and t[1] == "*" and t[2][0] == "sym" and t[3][0] == "sym":
             out.append(("prod", t[2][1], t[3][1]))
         elif t[0] == "sym" or (t[0] == "const" and type(t[1]) is float):
