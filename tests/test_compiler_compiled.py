@@ -190,12 +190,15 @@ def test_truth_of_a_value_is_a_guard_too():
 
 def test_value_and_grad_falling_back_to_the_engine_gives_backwards_signed_zeros():
     # backward() sums from 0.0, so d(x * -0.0)/dx is +0.0; a dict of gradients would give -0.0.
-    c = ag.compile(lambda x, y: x * -0.0 + y)
-    assert c.value_and_grad(1.0, 2.0) == (2.0, (0.0, 1.0))
+    # A captured leaf's .grad is left alone, as by the program.
+    w = Value(3.0)
+    c = ag.compile(lambda x, y: x * -0.0 + y * w)
+    assert c.value_and_grad(1.0, 2.0) == (6.0, (0.0, 3.0)) and w.grad == 0.0
 
     def redo(a):
         raise python_backend.Redo()
 
     c._latest().run = redo  # this call runs in the dynamic engine
     value, (dx, dy) = c.value_and_grad(1.0, 2.0)
-    assert (value, dy) == (2.0, 1.0) and math.copysign(1.0, dx) == 1.0
+    assert (value, dy) == (6.0, 3.0) and math.copysign(1.0, dx) == 1.0
+    assert w.grad == 0.0

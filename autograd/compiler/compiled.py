@@ -251,8 +251,10 @@ class Compiled:
         _, statics = self._split(args)
         result = self.f(*self._join(dynamic_values, statics))
         root, aux = result if self.has_aux else (result, None)
-        if cells and isinstance(root, Value):
-            root.backward()  # on fresh leaves: backward()'s sums (from 0.0), as the program's
+        if cells and isinstance(root, Value) and leaf_values:
+            # Into the fresh leaves only (captured leaves keep their .grad, as in the program):
+            # each adds its sum to 0.0, so a zero is +0.0 as in backward() and the program.
+            root.backward(inputs=leaf_values)
             values = [v.grad for v in leaf_values]
         elif cells:
             values = list(gradients(root, leaf_values))
