@@ -159,6 +159,8 @@ def softmax(values: Iterable[Any]) -> list[Any]:
     if not values:
         return []
     data = [v.data if isinstance(v, Value) else to_float(v, "softmax") for v in values]
+    # Numbers go on as the floats they were checked to be (a float subclass's own - is not called).
+    values = [v if isinstance(v, Value) else d for v, d in zip(values, data)]  # noqa: B905
     if any(d != d for d in data):
         top = math.nan
     else:

@@ -79,6 +79,9 @@ def _memory(results: list[dict[str, Any]]) -> list[str]:
                 text = f"{total:.1f} MB" + (f", {per:.0f} B/node" if per is not None else "")
                 if kind == "peak" and r.get("backward_status"):
                     text = f"backward {r['backward_status'][:40]}"
+                if kind == "graph" and r.get("graph_bytes_range"):
+                    lo, hi = (x / 1e6 for x in r["graph_bytes_range"])
+                    text += f" (median of {r['probes']}: {lo:.1f}–{hi:.1f})"
                 cells.append(text)
         lines.append(f"| {impl} | " + " | ".join(cells) + " |")
     return lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 import warnings
 
 import pytest
@@ -246,3 +247,139 @@ def test_without_skipping_the_program_has_no_test_and_the_same_numbers():
     program = python_backend.generate(tr, skip_zero=False)
     assert "if g_" not in program.source and "_finite" not in program.source
     assert same(_by_program(program, ws, xs), _by_backward(_dead_neuron, ws, xs))
+
+
+# -- compaction: what a compiled program keeps is made again once the trace is freed --
+
+
+def _minibatch_loss(ws, points):
+    """A small minibatch loss (loops over the samples): each sample tanh(w . x + b), squared."""
+    total = 0.0
+    for x in points:
+        total = total + ag.tanh(ag.dot(ws[:2], x, ws[2])) ** 2
+    return total
+
+
+def _lines_of(fn):
+    import inspect
+
+    lines, start = inspect.getsourcelines(fn)
+    return fn.__code__.co_filename, range(start, start + len(lines))
+
+
+def _compile_traced(sites_of):
+    """Compile the minibatch loss (after a first compile, the warm-up) with tracemalloc on: the
+    compiled function, its output, the snapshot and the allocation sites of trace and generate."""
+    import gc
+    import tracemalloc
+
+    from autograd.compiler import trace as trace_module
+
+    ws = [0.5, -0.25, 0.1]
+    points = [[0.1 * k, 1.0 - 0.05 * k] for k in range(12)]
+    c = ag.compile(_minibatch_loss)
+    c([Value(w) for w in ws], [[0.0, 0.0]])  # a first compile: the warm-up before any trace is done
+    sites = [_lines_of(python_backend.generate), _lines_of(trace_module.trace)]
+    params = [Value(w) for w in ws]
+    gc.collect()
+    tracemalloc.start(64)
+    try:
+        out = c(params, points)
+        gc.collect()
+        result = sites_of(c, sites)
+    finally:
+        tracemalloc.stop()
+    assert python_backend.PROGRAM_FILE in c._latest().run.__code__.co_filename
+    assert out == _minibatch_loss([Value(w) for w in ws], points).data
+    return result
+
+
+def _made_in(traceback, sites):
+    return traceback is not None and any(
+        f.filename == file and f.lineno in lines for f in traceback for file, lines in sites)
+
+
+def _generated(x):
+    return getattr(getattr(x, "__code__", None), "co_filename", None) == python_backend.PROGRAM_FILE
+
+
+def _kept_by(c):
+    """The objects a compiled program keeps: its entry's lists, the generated functions with their
+    module and code (constants and names too), and the shared namespace (iterative). The objects the
+    namespace binds were made before the trace; they are listed but not walked into."""
+    entry = c._latest()
+    ns = python_backend.NAMESPACE
+    seen, out = set(), []
+    stack = [entry.first, entry.floats, entry.positions, entry.kinds, entry.run, ns.objects, ns.names]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        out.append(x)
+        if isinstance(x, dict):
+            stack.extend([*x.keys(), *x.values()])
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif hasattr(x, "co_consts"):
+            stack.extend([*x.co_consts, *x.co_names, *x.co_varnames])
+        elif _generated(x):
+            stack.extend([x.__code__, x.__globals__])
+    return out
+
+
+def test_what_a_program_keeps_was_made_after_the_trace_was_freed():
+    """compact(): each object a program keeps (code, names, functions, module, the entry's lists,
+    the names bound while generating) is made again once the trace and the generator's garbage are
+    freed; made among that garbage, each would keep an arena of the allocator resident."""
+    import tracemalloc
+
+    def made_during(c, sites):
+        return [repr(x)[:60] for x in _kept_by(c) if _made_in(tracemalloc.get_object_traceback(x), sites)]
+
+    assert _compile_traced(made_during) == []
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="CPython 3.10's code objects each keep the frame "
+                    "of their last call (co_zombieframe), made by whichever call ran last")
+def test_nothing_the_trace_or_the_generator_made_outlives_the_compile():
+    """Nothing else either: no block made while tracing or generating is still allocated (the
+    derivations' caches, the context's variables, line tables)."""
+    import tracemalloc
+
+    def kept(c, sites):
+        return [t.traceback.format()[-4:] for t in tracemalloc.take_snapshot().traces
+                if _made_in(t.traceback, sites)]
+
+    assert _compile_traced(kept) == []
+
+
+def test_a_program_compiled_before_another_still_gives_backwards_bits():
+    """compact() empties the derivation caches and rebuilds the namespace: programs compiled
+    earlier (whose code names the namespace's functions) are unaffected."""
+    ws = [0.5, -0.25, 0.1]
+    points = [[0.1 * k, 1.0 - 0.05 * k] for k in range(8)]
+
+    def by_backward(f, ws, xs):
+        params = [Value(w) for w in ws]
+        out = f(params, xs)
+        out.backward()
+        return out.data, [p.grad for p in params]
+
+    def by_compiled(c, ws, xs):
+        params = [Value(w) for w in ws]
+        return c(params, xs), [p.grad for p in params]
+
+    first = ag.compile(_minibatch_loss)
+    expected = by_backward(_minibatch_loss, ws, points)
+    assert same(by_compiled(first, ws, points), expected)
+    objects, names = dict(python_backend.NAMESPACE.objects), dict(python_backend.NAMESPACE.names)
+    second = ag.compile(lambda ws, xs: ag.sigmoid(_minibatch_loss(ws, xs)) + ag.exp(ws[0]))
+    by_compiled(second, ws, points[:5])
+    for name, obj in objects.items():  # every binding kept, to the same object
+        assert python_backend.NAMESPACE.objects[name] is obj
+    for key, name in names.items():
+        assert python_backend.NAMESPACE.names[key] == name
+    moved = [[x + 0.5, y] for x, y in points]
+    assert same(by_compiled(first, ws, moved), by_backward(_minibatch_loss, ws, moved))
+    assert first.traces == 1

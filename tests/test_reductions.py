@@ -91,6 +91,18 @@ def test_softmax_of_nothing_and_of_nan():
     assert all(math.isnan(s) for s in ag.softmax([math.nan, 1.0]))
 
 
+def test_softmax_of_numbers_that_are_not_floats_uses_their_float():
+    """A number is converted once (its __float__), then only the float is used: the object's own
+    arithmetic (here none) is never called."""
+
+    class Half:
+        def __float__(self):
+            return 0.5
+
+    assert ag.softmax([Half(), 0.5]) == [0.5, 0.5]
+    assert ag.softmax([Half(), Value(0.5)])[0].data == 0.5
+
+
 def test_logsumexp_to_second_order_matches_torch(torch_oracle):
     point = [0.5, -2.0, 3.0, 3.0]
     torch = torch_oracle.torch

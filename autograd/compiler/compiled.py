@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import inspect
+import marshal
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,29 +29,11 @@ class _Cell:
 class _Entry:
     """One program with what it needs to read its inputs from a call's arguments."""
 
-    def __init__(self, tr: Trace, run: Callable[[list[Any]], Any], source: str | None, backend: str) -> None:
-        n_args = len(tr.slots) - tr.kinds.count("live")
-        first = [0] * n_args
-        for pos in range(len(tr.positions) - 1, -1, -1):
-            first[tr.positions[pos]] = pos
-        self.first = first
-        self.floats = [k for k in range(n_args) if tr.kinds[k] == "float"]
-        self.live = [leaf for leaf, kind in zip(tr.slots, tr.kinds) if kind == "live"]  # noqa: B905
-        self.kinds = tr.kinds
-        self.positions = tr.positions
-        # The shape of the auxiliary outputs, without their Values (which would keep the graph).
-        aux = [tr.aux]
-        self.aux_template = unflatten_like(aux, [None] * len(_floats_of(aux)))
+    def __init__(self, run: Callable[[list[Any]], Any], live: Sequence[Value], fields: tuple) -> None:
+        (self.first, self.floats, self.kinds, self.positions, self.aux_template, self.source,
+         self.backend, self.nodes, self.guards) = fields
         self.run = run
-        self.source = source
-        self.backend = backend
-        self.nodes = len(tr.forward)
-        self.guards = len(tr.guards) + len(tr.cuts)
-
-    def compact(self) -> None:
-        """Rebuild what the entry keeps, away from the freed trace (see python_backend.compact)."""
-        self.run, (self.first, self.floats, self.positions) = python_backend.compact(
-            self.run, self.first, self.floats, self.positions)
+        self.live = list(live)
 
     def inputs(self, leaves: list[Any]) -> list[Any]:
         a = [leaves[p] for p in self.first]
@@ -59,6 +43,20 @@ class _Entry:
         if self.live:
             a += self.live
         return a
+
+
+def _entry_fields(tr: Trace, source: str | None, backend: str) -> tuple:
+    """What an _Entry keeps besides its program and live leaves, as plain data (see _Entry)."""
+    n_args = len(tr.slots) - tr.kinds.count("live")
+    first = [0] * n_args
+    for pos in range(len(tr.positions) - 1, -1, -1):
+        first[tr.positions[pos]] = pos
+    floats = [k for k in range(n_args) if tr.kinds[k] == "float"]
+    # The shape of the auxiliary outputs, without their Values (which would keep the graph).
+    aux = [tr.aux]
+    aux_template = unflatten_like(aux, [None] * len(_floats_of(aux)))
+    return (first, floats, list(tr.kinds), list(tr.positions), aux_template, source, backend,
+            len(tr.forward), len(tr.guards) + len(tr.cuts))
 
 
 class Compiled:
@@ -201,19 +199,31 @@ class Compiled:
                               f"further argument shapes and branches run dynamically", stacklevel=4)
             return self._dynamic(args, dynamic, leaves, cells, None)
         names = _leaf_names(dynamic, self._dynamic_names())
-        wrapped_f = self._bound()
-        tr, result = trace(lambda *d: wrapped_f(d, statics), dynamic, self.has_aux, names)
+        # What this call keeps is made before the trace or by compact() (see python_backend.compact).
+        python_backend.before_trace()
+        box: list[Any] = [None]
+        # In a copy of the context: tracing and deriving set the grad mode again and again, and each
+        # time the context's mapping of variables is made anew; this thread's own is left as it was.
+        fields, live = contextvars.copy_context().run(self._traced, box, dynamic, statics, names)
         self.traces += 1
-        entry = _Entry(tr, *self._generate(tr), self.backend)
-        tr.aux = None
-        del tr, result  # the traced graph: freed before compact() hands memory back
+        run, kept = python_backend.compact(box, fields)
+        entry = _Entry(run, live, kept)
         entries.insert(0, entry)
         done = self._run(entry, args, dynamic, leaves, cells)
-        entry.compact()  # the trace and the first call's garbage are freed now
         if done is None:
             raise RuntimeError("compile: a fresh trace failed its own guards (the function is not "
                                "deterministic in its comparisons)")
         return done
+
+    def _traced(self, box: list[Any], dynamic: tuple, statics: tuple, names: list[str]
+                ) -> tuple[bytes, tuple[Value, ...]]:
+        """Trace f and generate its program into `box`: the entry's fields (marshal data) and the
+        live leaves. The trace is freed on return."""
+        wrapped_f = self._bound()
+        tr, _ = trace(lambda *d: wrapped_f(d, statics), dynamic, self.has_aux, names)
+        box[0], source = self._generate(tr)
+        fields = marshal.dumps(_entry_fields(tr, source, self.backend))
+        return fields, tuple(leaf for leaf, kind in zip(tr.slots, tr.kinds) if kind == "live")  # noqa: B905
 
     def _bound(self) -> Callable[[tuple, tuple], Any]:
         f = self.f

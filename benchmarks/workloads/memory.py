@@ -29,8 +29,16 @@ def probe(impl: str, graph: str, n: int) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+MOONS_PROBES = 5  # fresh processes per implementation for the moons graphs (medians; see run)
+
+
 def run(peers: dict[str, ModuleType], settings: Settings) -> list[dict[str, Any]]:
-    """Bytes per node of a chain (built, and built + backward) and of one moons step's graph."""
+    """Bytes per node of a chain (built, and built + backward) and of one moons step's graph.
+
+    A moons figure is the median of MOONS_PROBES fresh processes, the implementations taken in
+    turn: at a few MB, one process's figure moves by the allocator's unit (an arena, 1 MiB) from
+    one run to the next.
+    """
     n = settings.memory_chain_nodes
     results = []
     graphs = {"chain": (f"chain of {pretty_size(n)}", n), "moons": ("moons step graph", 0),
@@ -40,16 +48,31 @@ def run(peers: dict[str, ModuleType], settings: Settings) -> list[dict[str, Any]
         chosen.insert(chosen.index("moons") + 1, "moons-live")
     for graph in chosen:
         case, size = graphs[graph]
-        for name in peers if graph.startswith("moons") else peer_modules.full(peers):
-            m = probe(name, graph, size)
-            record: dict[str, Any] = {"workload": "memory", "case": case, "impl": name, **m}
-            if m.get("status") == "ok":
-                graph_bytes = m["after_build"] - m["baseline"]
-                peak_bytes = m["after_backward"] - m["baseline"]
-                record["graph_bytes"] = graph_bytes
-                record["peak_bytes"] = peak_bytes
-                if m.get("nodes"):
-                    record["graph_bytes_per_node"] = graph_bytes / m["nodes"]
-                    record["peak_bytes_per_node"] = peak_bytes / m["nodes"]
-            results.append(record)
+        names = list(peers) if graph.startswith("moons") else list(peer_modules.full(peers))
+        rounds = MOONS_PROBES if graph.startswith("moons") else 1
+        probes: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        for _ in range(rounds):
+            for name in names:
+                probes[name].append(probe(name, graph, size))
+        for name in names:
+            results.append({"workload": "memory", "case": case, "impl": name, **_median(probes[name])})
     return results
+
+
+def _median(probes: list[dict[str, Any]]) -> dict[str, Any]:
+    """One record from a probe's runs: medians of the graph's and the peak's bytes (and per node)."""
+    failed = [m for m in probes if m.get("status") != "ok"]
+    if failed:
+        return failed[0]
+    record: dict[str, Any] = dict(probes[0])
+    graph = sorted(m["after_build"] - m["baseline"] for m in probes)
+    peak = sorted(m["after_backward"] - m["baseline"] for m in probes)
+    record["graph_bytes"] = graph[len(graph) // 2]
+    record["peak_bytes"] = peak[len(peak) // 2]
+    if len(probes) > 1:
+        record["probes"] = len(probes)
+        record["graph_bytes_range"] = [graph[0], graph[-1]]
+    if record.get("nodes"):
+        record["graph_bytes_per_node"] = record["graph_bytes"] / record["nodes"]
+        record["peak_bytes_per_node"] = record["peak_bytes"] / record["nodes"]
+    return record
