@@ -383,3 +383,47 @@ def test_a_program_compiled_before_another_still_gives_backwards_bits():
     moved = [[x + 0.5, y] for x, y in points]
     assert same(by_compiled(first, ws, moved), by_backward(_minibatch_loss, ws, moved))
     assert first.traces == 1
+
+
+def test_programs_compiled_in_threads_at_once_give_backwards_bits():
+    """compact() clears and rebuilds the shared namespace: threads that generate and bind names
+    meanwhile (under its lock) still get programs that name the right functions."""
+    import threading
+
+    bodies = [lambda w, x: ag.tanh(w * x), lambda w, x: ag.sigmoid(w - x) * ag.exp(x),
+              lambda w, x: ag.log(1.0 + w * w) + ag.relu(x), lambda w, x: ag.sin(w) / (2.0 + ag.cos(x))]
+    failures: list[str] = []
+
+    def work(k: int) -> None:
+        body = bodies[k]
+        for round_ in range(6):
+            points = [[0.1 * j + round_, -0.2 * j] for j in range(3 + round_)]  # a new shape: a new trace
+
+            def loss(ws, xs, body=body):
+                return sum((body(ws[0], x) + body(ws[1], y) for x, y in xs), 0.0)
+
+            c = ag.compile(loss)
+            ws = [0.3, -0.7]
+            wv = [Value(w) for w in ws]
+            out = loss(wv, points)
+            out.backward()
+            expected = (out.data, [v.grad for v in wv])
+            params = [Value(w) for w in ws]
+            got = (c(params, points), [p.grad for p in params])
+            if not same(got, expected):
+                failures.append(f"thread {k}, round {round_}: {got} != {expected}")
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(bodies))]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch often, inside compact() too
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # a failing program warns, runs dynamically
+            warnings.simplefilter("always")
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+    assert [str(w.message) for w in caught] == []
