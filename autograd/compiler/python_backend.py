@@ -992,7 +992,7 @@ def compact(box: list[Any], state: bytes) -> tuple[Callable[[list[Any]], Any], A
     table CPython grew for them, an empty arena the allocator keeps. Costs about 13 ms per compile
     (the caches are derived again), 45 ms more at the first (before_trace). `box` holds the
     program, and nothing else refers to it (the list is made before the trace, like everything the
-    caller keeps across this call).
+    caller keeps across this call). Another backend's program is kept as it is.
     """
     run = box.pop()
     if isinstance(run, _Lazy):
@@ -1002,18 +1002,19 @@ def compact(box: list[Any], state: bytes) -> tuple[Callable[[list[Any]], Any], A
             return run, marshal.loads(state)
     gc.collect()  # the trace's cycles (guards, hooks) too
     scope = getattr(run, "__globals__", None)
-    code = getattr(run, "__code__", None)
-    if scope is None or code is None or code.co_filename != PROGRAM_FILE:
+    if scope is None or not _generated(run):
         _release_memory()
         return run, marshal.loads(state)
-    functions = marshal.dumps([(name, fn.__code__) for name, fn in scope.items()
-                               if name == "program" or name.startswith("_chunk")])
-    del run, scope, code  # the module and its functions (a cycle, collected below)
+    aside, held = _set_aside(scope)
+    del run, scope  # the module and its functions (a cycle, collected below)
     _COMPACTING.acquire()  # not `with`: its bound __exit__ would be an object made before the frees
     try:
         ns = NAMESPACE
         names = marshal.dumps((list(ns.objects), list(ns.names.items())))
+        bound = len(ns.objects)
         _HOLD.extend(ns.objects.values())  # all made before the trace: the functions programs call
+        _HOLD.extend(held)  # the module's objects made before the trace, in its order
+        del held
         try:
             ns.objects.clear()  # the names, and the entries bound while generating, freed
             ns.names.clear()
@@ -1024,19 +1025,57 @@ def compact(box: list[Any], state: bytes) -> tuple[Callable[[list[Any]], Any], A
                 pass
         finally:  # the namespace made again (also if the above failed)
             keys, ids = marshal.loads(names)  # fresh strings and ints
-            ns.objects.update(zip(keys, _HOLD[HOLD_SIZE:]))  # noqa: B905 (a value per key)
+            ns.objects.update(zip(keys, _HOLD[HOLD_SIZE:HOLD_SIZE + bound]))  # noqa: B905 (a value per key)
             ns.names.update(ids)
-        objects = dict(ns.objects)
+        program = _made_again(aside, _HOLD[HOLD_SIZE + bound:])
     finally:
         del _HOLD[HOLD_SIZE:]
         _COMPACTING.release()
-    module = objects
-    for name, c in marshal.loads(functions):
-        module[name] = types.FunctionType(c, module, name)
-    program: Callable[[list[Any]], Any] = module["program"]
     loaded = marshal.loads(state)
     _release_memory()
     return program, loaded
+
+
+_PLAIN = (float, int, str, bytes, complex)  # immutable: a copy is the same value
+
+
+def _generated(fn: Any) -> bool:
+    return getattr(getattr(fn, "__code__", None), "co_filename", None) == PROGRAM_FILE
+
+
+def _set_aside(module: dict[str, Any]) -> tuple[bytes, list[Any]]:
+    """A program's module as marshal data, and the objects to hold while it is rebuilt (compact).
+
+    Generated functions go as their code, numbers and strings as themselves;
+    everything else (the library's functions and classes, `__builtins__`) was made before the
+    trace, and the same object is put back.
+    """
+    layout: list[tuple[str, str, Any]] = []  # (name, how, the data or an index into `held`)
+    held: list[Any] = []
+    for name, value in module.items():
+        if _generated(value) and type(value) is types.FunctionType:
+            layout.append((name, "function", value.__code__))
+        elif type(value) in _PLAIN:
+            layout.append((name, "plain", value))
+        else:
+            layout.append((name, "held", len(held)))
+            held.append(value)
+    return marshal.dumps(layout), held
+
+
+def _made_again(aside: bytes, held: list[Any]) -> Callable[[list[Any]], Any]:
+    """The module _set_aside took apart, made again (its functions bound to it): its program."""
+    module: dict[str, Any] = {}
+    functions: list[tuple[str, Any]] = []
+    for name, how, x in marshal.loads(aside):
+        if how == "function":
+            functions.append((name, x))
+        else:
+            module[name] = x if how == "plain" else held[x]
+    for name, code in functions:
+        module[name] = types.FunctionType(code, module, name)
+    program: Callable[[list[Any]], Any] = module["program"]
+    return program
 
 
 HOLD_SIZE = 128  # so long a list keeps its items outside the small-object allocator
