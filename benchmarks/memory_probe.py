@@ -123,9 +123,12 @@ def measure(impl: str, graph: str, n: int) -> dict:
         _trim_heap()
         _reset_peak()
         out["baseline"] = current_rss()
+        anon = _status_kb("RssAnon")
         model.forward()
         gc.collect()
         out["after_build"] = current_rss()
+        if anon is not None:  # what of it is anonymous (heap, arenas), not pages of library code
+            out["anon_growth"] = (_status_kb("RssAnon") or anon) - anon
         out["compile_peak"] = peak_rss()
         out["nodes"] = model.compiled._latest().nodes
         _reset_peak()  # the peak of the next replay, not the compiler's
@@ -138,8 +141,11 @@ def measure(impl: str, graph: str, n: int) -> dict:
         _trim_heap()
         _reset_peak()
         out["baseline"] = current_rss()
+        anon = _status_kb("RssAnon")
         root = model.forward()
         out["after_build"] = peak_rss()
+        if anon is not None:
+            out["anon_growth"] = (_status_kb("RssAnon") or anon) - anon
         out["nodes"] = peer.count_nodes(root)
         model.backward(root)
     else:

@@ -82,6 +82,8 @@ def _memory(results: list[dict[str, Any]]) -> list[str]:
                 if kind == "graph" and r.get("graph_bytes_range"):
                     lo, hi = (x / 1e6 for x in r["graph_bytes_range"])
                     text += f" (median of {r['probes']}: {lo:.1f}–{hi:.1f})"
+                if kind == "graph" and r.get("anon_growth") is not None:
+                    text += f", anonymous {r['anon_growth'] / 1e6:.1f} MB"  # the rest: library code read in
                 cells.append(text)
         lines.append(f"| {impl} | " + " | ".join(cells) + " |")
     return lines

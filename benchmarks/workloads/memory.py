@@ -69,6 +69,8 @@ def _median(probes: list[dict[str, Any]]) -> dict[str, Any]:
     peak = sorted(m["after_backward"] - m["baseline"] for m in probes)
     record["graph_bytes"] = graph[len(graph) // 2]
     record["peak_bytes"] = peak[len(peak) // 2]
+    if all("anon_growth" in m for m in probes):
+        record["anon_growth"] = sorted(m["anon_growth"] for m in probes)[len(probes) // 2]
     if len(probes) > 1:
         record["probes"] = len(probes)
         record["graph_bytes_range"] = [graph[0], graph[-1]]
