@@ -1,5 +1,5 @@
 """n-ary ops for machine learning as op-table entries: logsumexp, mean and prod (one node each),
-and softmax built on logsumexp.
+and softmax built from the table's maximum, exp, sum and division.
 
 logsumexp never overflows (it subtracts the largest term first) and its partials are the softmax
 weights e^(x_i - out) <= 1; prod's partials are the products of the other terms, from prefix
@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from .ops import _terms, defprim, exp
+from .ops import _terms, defprim, exp, maximum
 from .ops import sum as sum_
 from .primitive import docstring
 from .value import Value, to_float
@@ -150,21 +150,29 @@ def prod(values: Iterable[Any]) -> Any:
 def softmax(values: Iterable[Any]) -> list[Any]:
     """e^(v_i) / Σ e^v as a list (floats, or Values when any input is one); never overflows.
 
-    Computed as e^(v_i - m) / Σ e^(v_j - m) with m the largest value as a plain number: softmax
-    does not change when every input moves by the same m, so the derivatives are exact, and
-    every e^(v - m) <= 1. (e^(v_i - logsumexp) would lose v_i - m when the values are huge:
-    logsumexp(-1e308, -1e308) rounds to -1e308, which would give weights 1 and 1.)
+    Computed as e^(v_i - m) / Σ e^(v_j - m) with m the largest value, so every e^(v - m) <= 1.
+    With Values, m is a node of the graph, the table's maximum folded over the values (a NaN
+    among them makes m, and so every weight, NaN), not a number read off them: compiled replay
+    recomputes it from each call's inputs (a traced constant would overflow exp, or underflow
+    every weight to 0/0, once the inputs move ~709 from it), and maximum's branch is inside its
+    rule, not a comparison in user code, so a new largest value does not retrace. softmax does
+    not change when every input moves by the same m, so the gradient through m is 0 in exact
+    arithmetic; computed, it is a sum of terms of size s_i that cancels to a few roundings of s_i.
+    (e^(v_i - logsumexp) would lose v_i - m when the values are huge: logsumexp(-1e308, -1e308)
+    rounds to -1e308, which would give weights 1 and 1.)
     """
-    values = list(_terms(values, "softmax", "values"))
+    values = _terms(values, "softmax", "values")
     if not values:
         return []
-    data = [v.data if isinstance(v, Value) else to_float(v, "softmax") for v in values]
     # Numbers go on as the floats they were checked to be (a float subclass's own - is not called).
-    values = [v if isinstance(v, Value) else d for v, d in zip(values, data)]  # noqa: B905
-    if any(d != d for d in data):
-        top = math.nan
-    else:
-        top = max(data)
+    values = [v if isinstance(v, Value) else to_float(v, "softmax") for v in values]
+    numbers = [v for v in values if not isinstance(v, Value)]
+    top: Any = None
+    if numbers:
+        top = math.nan if any(d != d for d in numbers) else max(numbers)  # max() can drop a NaN
+    for v in values:
+        if isinstance(v, Value):
+            top = v if top is None else maximum(top, v)
     shifted = [exp(v - top) for v in values]
     total = sum_(shifted)
     return [e / total for e in shifted]

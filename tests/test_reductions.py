@@ -1,5 +1,6 @@
 """n-ary ops (autograd/reductions.py): logsumexp and softmax at huge inputs, mean, and prod with
-zero terms to second order; each one node with every term as a parent.
+zero terms to second order; each one node with every term as a parent. softmax's shift is a
+maximum node, so compiled replay at inputs far from the traced ones is the engine's.
 
 Values and partials at chosen points are in tests/test_ops.py (CASES); gradchecks and PyTorch
 agreement over each domain are in tests/test_op_table.py.
@@ -8,13 +9,18 @@ agreement over each domain are in tests/test_op_table.py.
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd as ag
 from autograd import Value, gradients
 
 HUGE = 1e308
+EPS = sys.float_info.epsilon
 
 
 def _jacobian_and_hessian(fn, point):
@@ -89,6 +95,11 @@ def test_softmax_and_its_jacobian_match_torch(point, torch_oracle):
 def test_softmax_of_nothing_and_of_nan():
     assert ag.softmax([]) == []
     assert all(math.isnan(s) for s in ag.softmax([math.nan, 1.0]))
+    for nan_among in ([Value(1.0), Value(math.nan), Value(2.0)], [Value(1.0), math.nan, Value(2.0)]):
+        out = ag.softmax(nan_among)  # the maximum node propagates the NaN to every weight
+        leaves = [v for v in nan_among if isinstance(v, Value)]
+        assert all(math.isnan(s.data) for s in out)
+        assert all(math.isnan(g) for g in gradients(out[0], leaves))
 
 
 def test_softmax_of_numbers_that_are_not_floats_uses_their_float():
@@ -101,6 +112,78 @@ def test_softmax_of_numbers_that_are_not_floats_uses_their_float():
 
     assert ag.softmax([Half(), 0.5]) == [0.5, 0.5]
     assert ag.softmax([Half(), Value(0.5)])[0].data == 0.5
+    mixed = ag.softmax([Value(1.0), 3.0, Value(2.0)])  # a number larger than every Value
+    assert [s.data for s in mixed] == ag.softmax([1.0, 3.0, 2.0])
+
+
+# -- softmax's shift is a node of the graph: compiled replay recomputes it --
+
+SHIFTED = [(0.3 + d, -1.2 + d, 2.0 + d, 0.7 + d) for d in (1000.0, -1000.0)]
+
+
+def _weighted_softmax(a, b, c, d):
+    """A scalar of every softmax weight (and a constant term), so each input has a gradient."""
+    s = ag.softmax([a, b, c, d, -5.0])
+    return s[0] * 2.0 - s[1] + s[2] * ag.tanh(s[3]) + s[4]
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_compiled_softmax_replays_shifted_inputs_as_the_engine(backend):
+    """Traced at small inputs, replayed 1000 above and below: a shift baked in as the traced
+    maximum would overflow exp (or divide 0 by 0) in the program. The pure-Python program is
+    backward()'s arithmetic in backward()'s order, so its numbers are the engine's bits; NumPy's
+    agree to 1e-12. The largest input moving (last point) is no comparison of user code: no retrace."""
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    c = ag.compile(_weighted_softmax, backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a program that fails and falls back to the engine warns
+        c.value_and_grad(0.5, 0.1, -0.4, 0.2)
+        for point in [*SHIFTED, (3.0, 2.0 + 1e-9, -700.0, 1.0)]:
+            value, grads = c.value_and_grad(*point)
+            xs = [Value(x) for x in point]
+            out = _weighted_softmax(*xs)
+            expected = (out.data, *ag.gradients(out, xs))
+            assert not any(math.isnan(g) for g in (value, *grads))
+            if backend == "python":
+                assert (value, *grads) == expected
+            else:
+                assert list((value, *grads)) == pytest.approx(expected, rel=1e-12, abs=0)
+    assert c.traces == 1
+
+
+def test_softmax_of_values_shifts_by_a_maximum_node():
+    xs = [Value(1.0), Value(3.0), Value(2.0)]
+    out = ag.softmax(xs)
+    shift = out[0].parents[0].parents[0].parents[1]  # s_0 = e_0 / total, e_0 = exp(x_0 - m)
+    assert shift.op == "maximum" and shift.data == 3.0
+    assert type(ag.softmax([1.0, 3.0])[0]) is float  # numbers only: floats, no graph
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(-300.0, 300.0), min_size=1, max_size=8), st.integers(0, 7))
+def test_softmax_gradient_through_the_shift_cancels_to_rounding(point, tie):
+    """d s_i/d v_j = s_i (δ_ij - s_j). The path through m adds Σ_k (∂s_i/∂e_k)(-e_k), terms of
+    size s_i that cancel: the error is a few roundings of s_i, whatever the entry's own size."""
+    point[tie % len(point)] = point[0]  # a tie at the maximum, often: maximum splits its gradient
+    s = ag.softmax(point)
+    n = len(point)
+    for i in range(n):
+        xs = [Value(x) for x in point]
+        jac = gradients(ag.softmax(xs)[i], xs)
+        for j in range(n):
+            exact = s[i] * ((1.0 if i == j else 0.0) - s[j])
+            assert abs(jac[j] - exact) <= 4 * (n + 1) * EPS * s[i], (i, j, jac[j], exact)
+
+
+@pytest.mark.parametrize("point", [(0.5, -2.0, 3.0, 3.0), (-700.0, -701.0, -699.5, 2.0), (1e3, 1e3 - 5.0)])
+def test_softmax_to_second_order_matches_torch(point, torch_oracle):
+    torch = torch_oracle.torch
+    weights = [1.0, -2.0, 0.5, 3.0][: len(point)]
+    torch_oracle.assert_agrees(
+        lambda *xs: ag.dot(weights, ag.softmax(xs)),
+        lambda ts: (torch.softmax(torch.stack(ts), 0) * torch.tensor(weights, dtype=torch.float64)).sum(),
+        point)
 
 
 def test_logsumexp_to_second_order_matches_torch(torch_oracle):
