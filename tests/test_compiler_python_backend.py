@@ -427,3 +427,113 @@ def test_programs_compiled_in_threads_at_once_give_backwards_bits():
         sys.setswitchinterval(interval)
     assert failures == []
     assert [str(w.message) for w in caught] == []
+
+
+# -- wide graphs: a loop's inputs and gradients read and written as slices (python_loops.Columns) --
+
+
+# A program that raises is rerun by the engine (with this warning): here that would hide a bug.
+_no_dynamic_rerun = pytest.mark.filterwarnings("error:compile. the program raised")
+
+
+def _wide_products(ws, xs):
+    return ag.sum([w * x for w, x in zip(ws, xs, strict=True)])
+
+
+def _wide_point(n):
+    return [0.5 + i / n for i in range(n)], [1.0 - i / (2 * n) for i in range(n)]
+
+
+@_no_dynamic_rerun
+def test_a_wide_sum_is_one_loop_whose_source_does_not_grow_with_its_width():
+    # 2n inputs and n products: no statement per input or copy, and backward()'s bits
+    sources = {}
+    for n in (1000, 20000):
+        tr, _ = trace(_wide_products, list(_wide_point(n)))
+        sources[n] = python_backend.generate(tr, keep_source=True).source
+    assert sources[20000].count("\n") == sources[1000].count("\n") < 30
+    assert len(sources[20000]) - len(sources[1000]) < 20  # the slices' bounds have a digit more
+    ws, xs = _wide_point(20000)
+    value, (gw, gx) = ag.compile(_wide_products).value_and_grad(ws, xs)
+    wv, xv = [Value(w) for w in ws], [Value(x) for x in xs]
+    out = _wide_products(wv, xv)
+    out.backward()
+    assert bits(value) == bits(out.data)
+    assert [bits(g) for g in gw] == [bits(v.grad) for v in wv]
+    assert [bits(g) for g in gx] == [bits(v.grad) for v in xv]
+
+
+def _wide_case(case, n=40):
+    """(f, a maker of fresh (arguments, the Values whose .grad to compare)) for one kind of wide graph."""
+    ws, xs = _wide_point(n)
+    xs[3] = 0.0  # a zero contribution into ws[3]'s gradient
+    if case == "captured":  # the weights are read by reference: "live" inputs, after the arguments
+        captured = [Value(w) for w in ws]
+
+        def f(xs):
+            return _wide_products(captured, xs)
+
+        def make():
+            for v in captured:
+                v.grad = 0.0
+            xv = [Value(x) for x in xs]
+            return (xv,), captured + xv
+        return f, make
+    if case == "pairs":  # a list of points: each copy reads every second input
+        def f(ws, pts):
+            return ag.sum([w * p[0] - p[1] * p[1] for w, p in zip(ws, pts, strict=True)])
+
+        def make():
+            wv, pv = [Value(w) for w in ws], [[Value(x), Value(-x)] for x in xs]
+            return (wv, pv), wv + [v for p in pv for v in p]
+        return f, make
+    def reversed_products(ws, xs):  # backward() visits the copies last first
+        return ag.sum([w * x for w, x in zip(ws, xs, strict=True)][::-1])
+
+    f = reversed_products if case == "reversed" else _wide_products
+
+    def make():
+        wv, xv = [Value(w) for w in ws], [Value(x) for x in xs]
+        if case == "minus zero":  # -0.0 + 0.0 is +0.0: the zero check hands the call to the engine
+            for v in wv + xv:
+                v.grad = -0.0
+        return (wv, xv), wv + xv
+    return f, make
+
+
+@_no_dynamic_rerun
+@pytest.mark.parametrize("case", ["values", "captured", "pairs", "reversed", "minus zero"])
+def test_wide_graphs_of_values_write_their_gradients_in_loops_with_backwards_bits(case):
+    f, make = _wide_case(case)
+    c = ag.compile(f)
+    for _ in range(2):  # the trace's call, then a replay
+        args, leaves = make()
+        value = c(*args)
+        got = [bits(v.grad) for v in leaves]
+        args, leaves = make()
+        out = f(*args)
+        out.backward()
+        assert bits(value) == bits(out.data) and got == [bits(v.grad) for v in leaves], case
+    # the inputs are read as slices of the arguments, the gradients written by loops over them
+    assert "list(zip(" in c.source and "_zero_check(A, range(" in c.source, c.source
+
+
+@_no_dynamic_rerun
+def test_the_interleaved_gradients_of_float_points_come_back_with_backwards_bits():
+    # each point's x and y gradients come from two lists of the loop: the returned gradients are
+    # filled by slices (a tuple of 2n items otherwise)
+    def f(ws, pts):
+        return ag.sum([w * p[0] - p[1] * p[1] for w, p in zip(ws, pts, strict=True)])
+
+    n = 40
+    ws, pts = [0.1 * i - 1.0 for i in range(n)], [[0.2 * i, 0.5 - 0.3 * i] for i in range(n)]
+    c = ag.compile(f)
+    for shift in (0.0, 0.7):
+        moved = [[x + shift, y - shift] for x, y in pts]
+        value, (gw, gp) = c.value_and_grad(ws, moved)
+        wv, pv = [Value(w) for w in ws], [[Value(x), Value(y)] for x, y in moved]
+        out = f(wv, pv)
+        out.backward()
+        assert bits(value) == bits(out.data) and [bits(g) for g in gw] == [bits(v.grad) for v in wv]
+        assert [[bits(g) for g in row] for row in gp] == [[bits(v.grad) for v in row] for row in pv]
+    assert "[40:120:2] = " in c.source  # the points' x gradients: every second slot from the 41st

@@ -243,3 +243,205 @@ def test_copies_that_backward_visits_in_another_order_loop_in_that_order():
         expected = f(ds)
         expected.backward()
         assert bits(out) == bits(expected.data) and [bits(v.grad) for v in vs] == [bits(v.grad) for v in ds]
+
+
+# -- columns: a list of the program's list items read as slices (python_loops.Columns) --
+
+
+class _Item:
+    """An argument as the program sees it: `.data` and `.grad`."""
+
+    def __init__(self, data, grad):
+        self.data, self.grad = data, grad
+
+
+def _lists(length):
+    """The lists a program reads items of: one of numbers, one of tuples, one of Values' stand-ins."""
+    return {"L": [float(k) for k in range(length)],
+            "T": [(float(k), -float(k)) for k in range(length)],
+            "V": [_Item(float(k), 0.5 * k) for k in range(length)]}
+
+
+_READS = [("L", ""), ("T", "[0]"), ("T", "[1]"), ("V", ".data"), ("V", ".grad")]
+
+
+@st.composite
+def _references(draw, length=40):
+    """Texts of list items: stretches at a constant step (possibly negative) and single items."""
+    out = []
+    for _ in range(draw(st.integers(1, 5))):
+        seq, read = draw(st.sampled_from(_READS))
+        if draw(st.booleans()):
+            step = draw(st.sampled_from([1, 2, 3, -1, -2]))
+            count = draw(st.integers(2, 14))
+            lo, hi = (0, length - 1 - step * (count - 1)) if step > 0 else (-step * (count - 1), length - 1)
+            if lo > hi:
+                continue
+            first = draw(st.integers(lo, hi))
+            out += [(seq, first + step * k, read) for k in range(count)]
+        else:
+            out.append((seq, draw(st.integers(0, length - 1)), read))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(_references())
+def test_packed_columns_read_the_same_items_as_their_texts(refs):
+    lists = _lists(40)
+    columns = python_loops.Columns()
+    texts = []
+    for seq, k, read in refs:
+        columns.add_list(seq, 40)
+        texts.append(columns.add(f"{seq}[{k}]{read}", seq, k, read))
+    pieces = columns.pack(texts)
+    display = "[" + ", ".join(("*" if star else "") + t for t, star in pieces) + "]"
+    expected = [eval(t, {}, lists) for t in texts]  # noqa: S307 (our own texts)
+    assert eval(display, {}, lists) == expected  # noqa: S307
+    assert eval(columns.listed(texts), {}, lists) == expected  # noqa: S307
+    # every stretch of MIN_SEGMENT or more items of one list read alike is one piece
+    for i, j in python_loops.segments([((s, r), (k,)) for s, k, r in refs]):
+        assert j - i == 1 or j - i >= python_loops.MIN_SEGMENT
+    assert len(pieces) == len(python_loops.segments([((s, r), (k,)) for s, k, r in refs]))
+
+
+def test_a_whole_list_in_order_is_read_as_itself_and_other_stretches_as_slices():
+    columns = python_loops.Columns()
+    columns.add_list("L", 12)
+    columns.add_column([f"L[{k}]" for k in range(12)], "L")
+    cases = [
+        ([f"L[{k}]" for k in range(12)], "L"),
+        ([f"L[{k}]" for k in range(2, 12, 3)], None),  # 4 items: fewer than MIN_SEGMENT
+        ([f"L[{k}]" for k in range(11, -1, -1)], "L[11::-1]"),
+        ([f"L[{k}]" for k in range(0, 12, 1)][:9], "L[:9]"),
+    ]
+    for texts, expr in cases:
+        pieces = columns.pack(texts)
+        if expr is None:
+            assert pieces == [(t, False) for t in texts]
+        else:
+            assert pieces == [(expr, True)]
+
+
+def _segments_by_definition(keys, min_len):
+    """The greedy cut, written plainly: the longest stretch from each unplaced item, else one item."""
+    out, i = [], 0
+    while i < len(keys):
+        j = i + 1
+        if keys[i] is not None and j < len(keys) and keys[j] is not None and keys[j][0] == keys[i][0]:
+            steps = [b - a for a, b in zip(keys[i][1], keys[j][1], strict=True)]
+            if all(steps):
+                while (j < len(keys) and keys[j] is not None and keys[j][0] == keys[i][0] and all(
+                        b == a + s * (j - i) for a, b, s in zip(keys[i][1], keys[j][1], steps, strict=True))):
+                    j += 1
+        if j - i >= min_len:
+            out.append((i, j))
+            i = j
+        else:
+            out.append((i, i + 1))
+            i += 1
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.tuples(st.sampled_from("ab"), st.tuples(st.integers(0, 6),
+                                                                            st.integers(0, 3)))),
+                max_size=30),
+       st.integers(2, 6))
+def test_segments_are_the_greedy_longest_stretches(keys, min_len):
+    # runs of a constant step are made likely by repeating a drawn key's progression
+    stretched = []
+    for k in keys:
+        if k is not None and k[1][1] == 0:  # expand into a stretch of 3..6 items at steps (1, 2)
+            stretched += [(k[0], (k[1][0] + m, 2 * m)) for m in range(3 + k[1][0] % 4)]
+        else:
+            stretched.append(k)
+    assert python_loops.segments(stretched, min_len) == _segments_by_definition(stretched, min_len)
+
+
+def _run_fields(runs):
+    return [(r.start, r.length, r.copies, [[(kind, id(v) if kind == "inv" else v) for kind, v in row]
+                                           for row in r.wiring],
+             [[id(v) for v in row] for row in r.inputs], r.order, r.back, r.back_start) for r in runs]
+
+
+def _traces_with_copies():
+    model = nn.MLP(2, [4, 4, 1], seed=3)
+    loss = batch_loss(model, 12)
+    y = (1.0,) * 7 + (-1.0,) * 5
+
+    def wide(ws, xs):
+        return ag.sum([w * x for w, x in zip(ws, xs, strict=True)])
+
+    def reversed_copies(xs):
+        ys = [ag.relu(x * x - 0.5) * x + x for x in xs]
+        return ag.sum(ys[::-1]) + 2.0 * ag.dot(ys, ys)
+
+    def sharing(xs):
+        return ag.sum([ag.relu(x * xs[-1] + 0.5) * ag.relu(x - xs[-1]) for x in xs])
+
+    def interleaved(xs):
+        ys = [ag.relu(x * x - 0.5) * x for x in xs]
+        return ag.sum(ys) + ys[2] * ys[5]
+
+    def uneven(xs):  # a copy of other ops in the middle of the candidates
+        return ag.sum([x * x + 1.0 if i != 6 else x * (x + 1.0) for i, x in enumerate(xs)])
+
+    def rewired(xs):  # a copy whose last node reads another node of its copy
+        out = []
+        for i, x in enumerate(xs):
+            a = x * x
+            b = a * a
+            out.append(b * (b if i == 6 else a))
+        return ag.sum(out)
+
+    def inside(xs, ys, zs):  # a copy that reads its own node where the others read an input
+        out = []
+        for i, (x, y, z) in enumerate(zip(xs, ys, zs, strict=True)):
+            a = x * y
+            out.append(a * (a if i == 6 else z))
+        return ag.sum(out)
+
+    xs = [0.25 * i - 1.3 for i in range(12)]
+    yield trace(lambda ps, X: loss(ps, X, y), [model.parameters(), points(12)])[0]
+    yield trace(wide, [[0.5 + i for i in range(300)], [1.0 - i for i in range(300)]])[0]
+    for f in (reversed_copies, sharing, interleaved, uneven, rewired):
+        yield trace(f, [[Value(x) for x in xs]])[0]
+    yield trace(inside, [[Value(x + d) for x in xs] for d in (0.0, 0.5, 1.0)])[0]
+
+
+def test_matching_every_copy_at_once_finds_the_runs_that_matching_copy_by_copy_finds(monkeypatch):
+    for tr in _traces_with_copies():
+        at_once = _run_fields(python_loops.find_runs(tr, min_nodes=1))
+        with monkeypatch.context() as m:
+            m.setattr(python_loops, "_match_all", lambda *args: None)
+            by_copy = _run_fields(python_loops.find_runs(tr, min_nodes=1))
+        assert at_once == by_copy
+
+
+def test_a_loop_over_another_loops_values_reads_and_writes_them_as_columns():
+    # zs reads each y from the first loop's saved values; backward() visits zs' copies first, whose
+    # gradients into the ys come back as the second loop's output list: both read as columns.
+    def f(ws, xs):
+        ys = [ag.relu(w * x + 0.25) for w, x in zip(ws, xs, strict=True)]
+        m = ag.sum(ys) * 0.5
+        zs = [(y - m) * (y - m) for y in ys]
+        return ag.sum(zs) + xs[3] * xs[4]  # two inputs also read outside the loops
+
+    n = 12
+    ws, xs = [0.5 - 0.1 * i for i in range(n)], [0.3 * i - 1.0 for i in range(n)]
+    tr, _ = trace(f, [ws, xs])
+    assert len(python_loops.find_runs(tr)) == 2
+    program = python_backend.generate(tr, keep_source=True)
+    lines = program.source.splitlines()
+    assert "= list(zip(A[:12], A[12:24]))" in program.source  # the first loop's inputs, xs[3] and xs[4] too
+    assert "list(zip([t[2] for t in " in program.source  # the second loop's: the first's relu outputs
+    assert [line for line in lines if line.startswith("    for ")][-1].endswith(", v_own_out):")
+    c = ag.compile(f)
+    for shift in (0.0, 1.5):
+        point = [w + shift for w in ws], [x - shift for x in xs]
+        value, (gw, gx) = c.value_and_grad(*point)
+        wv, xv = [Value(w) for w in point[0]], [Value(x) for x in point[1]]
+        out = f(wv, xv)
+        out.backward()
+        assert bits(value) == bits(out.data)
+        assert [bits(g) for g in gw + gx] == [bits(v.grad) for v in wv + xv]

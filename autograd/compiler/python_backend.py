@@ -17,6 +17,13 @@ one replay, same process):
   instructions, trace + compile 0.96 -> 0.14 s;
 - the most used locals get the first slots (`_Writer._slots`).
 
+Wide graphs: a loop's inputs are read as slices of the arguments (`list(zip(A[:n], A[n:]))`)
+rather than loaded one statement each, and what reads or writes every copy's values (a sum of
+the copies' outputs, the gradients returned or written into `.grad`) reads their lists as slices
+(python_loops.Columns). A sum of 10^5 products: 58 MB of source -> 600 characters, trace +
+compile + first call 24 s -> 2.4 s (the rest is tracing, finding the loop and deriving sum's
+kernel on 10^5 placeholders), one replay 107 -> 85 ms.
+
 Long functions are split into chunks that pass values through a list (loops are then left
 out), and long sums into statements of at most MAX_TERMS terms, so CPython's compiler (which
 recurses on nested expressions) never overflows. Nothing here recurses.
@@ -33,6 +40,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 from ..primitive import Primitive
@@ -415,7 +423,16 @@ def kernel_templates(prim: Primitive, n: int) -> list[tuple[int, str, tuple[int,
         if kernel is None:
             return None
         env = _slots(n + 1)
-        return [(j, *_localize(_term(_times_one(substitute(e, env))))) for j, e in kernel]
+        # A wide node's contributions are often one expression (sum's: g): written once.
+        texts: dict[int, tuple[tuple, str, tuple[int, ...]]] = {}  # id -> (the expression, kept alive)
+        out = []
+        for j, e in kernel:
+            x = _times_one(substitute(e, env))
+            t = texts.get(id(x))
+            if t is None:
+                t = texts[id(x)] = (x, *_localize(_term(x)))
+            out.append((j, t[1], t[2]))
+        return out
 
     return _template("kernel", prim, n, make)
 
@@ -425,15 +442,43 @@ def _literal(x: float) -> str:
     return text if prec == _ATOM else f"({text})"
 
 
-def _tracks(tr: Trace, repeated: set[int], chunk: int) -> bool:
-    """Whether the program, without the nodes in `repeated` (a loop's copies past the first), needs
-    more than one function, so that uses must be tracked."""
+def _tracks(tr: Trace, repeated: set[int], chunk: int, unloaded: int = 0) -> bool:
+    """Whether the program, without the nodes in `repeated` (a loop's copies past the first) and
+    `unloaded` inputs, needs more than one function, so that uses must be tracked."""
     written = [node for node in tr.backward if id(node) not in repeated]
-    edges = sum(len(parents_of(node)) for node in written)
-    statements = len(tr.forward) - len(repeated) + len(written) + len(tr.slots) + edges // MAX_TERMS
+    # Edges into a loop's copies are read as slices of its lists (python_loops.Columns).
+    edges = sum(1 for node in written for p in (node._a if node._b is MANY else parents_of(node))
+                if id(p) not in repeated)
+    statements = (len(tr.forward) - len(repeated) + len(written) + len(tr.slots) - unloaded
+                  + edges // MAX_TERMS)
     # About 30 characters per term of a sum, with the long names of large programs; an
     # underestimate costs only a bigger function (a program is split only when uses are tracked).
     return statements > chunk or 30 * (statements + edges) > CHUNK_CHARS
+
+
+_BUILTINS = ("zip", "reversed", "list", "all", "range")  # what programs call: no local takes these names
+
+
+def _run_nodes(tr: Trace, runs: list[python_loops.Run], first: int = 0) -> set[int]:
+    """The ids of the runs' nodes, in their copies from `first` on."""
+    return {i for r in runs
+            for i in map(id, tr.forward[r.start + r.length * first: r.start + r.length * r.copies])}
+
+
+def _unloaded(tr: Trace, runs: list[python_loops.Run], in_runs: set[int]) -> set[int]:
+    """The input leaves a program reads only as loops' per-copy inputs: not loaded one statement
+    each, but read as slices of `A` by the loops (a sum of 10^5 products has 2 * 10^5)."""
+    per_copy = {id(v) for r in runs for v in chain.from_iterable(r.inputs)}
+    if not per_copy:
+        return set()
+    needed = {id(tr.root), *(id(v) for v in _aux_nodes(tr) if isinstance(v, Value))}
+    needed.update(id(x) for _, a, b, _ in tr.guards for x in (a, b) if isinstance(x, Value))
+    needed.update(id(v) for v, _ in tr.cuts)
+    needed.update(id(v) for r in runs for row in r.wiring for kind, v in row if kind == "inv")
+    for node in tr.forward:
+        if id(node) not in in_runs:
+            needed.update(map(id, node._a if node._b is MANY else parents_of(node)))
+    return (per_copy - needed).intersection(map(id, tr.slots))
 
 
 def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
@@ -445,16 +490,19 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
     if keep_source is None:
         keep_source = readable
     ns = NAMESPACE
-    used: set[str] = set(ns.snapshot()) | {"A", "S", "program"}
+    used: set[str] = set(ns.snapshot()) | {"A", "S", "program", *_BUILTINS}
     names: dict[int, str] = {}
     runs = python_loops.find_runs(tr) if loops else []
-    repeated = {id(n) for r in runs for k in range(1, r.copies) for n in r.nodes(tr, k)}
+    repeated = _run_nodes(tr, runs, 1)
+    unloaded = _unloaded(tr, runs, _run_nodes(tr, runs))
     # Uses are tracked only when the program needs more than one function (loops need one).
-    track = _tracks(tr, repeated, chunk)
+    track = _tracks(tr, repeated, chunk, len(unloaded))
     if track and runs:
-        runs, repeated = [], set()
-        track = _tracks(tr, repeated, chunk)
-    rank = {} if readable else _ranks(tr)
+        runs, repeated, unloaded = [], set(), set()
+        track = _tracks(tr, repeated, chunk, 0)
+    columns = python_loops.Columns()  # texts that are items of the program's lists
+    columns.add_list("A", len(tr.slots))
+    rank = {} if readable else _ranks(tr, repeated)
     counter = [len(rank)]
 
     def fresh(hint: str, key: Any = None) -> str:
@@ -483,12 +531,20 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
     def text_of(v: Value) -> str:
         if alias and id(v) in alias:
             return alias[id(v)]
-        return _literal(v.data) if tr.is_constant(v) else names[id(v)]
+        if tr.is_constant(v):
+            return _literal(v.data)
+        name = names.get(id(v))
+        return name if name is not None else input_read(v)
 
     def operand(v: Value) -> tuple:
         if alias and id(v) in alias:
             return ("var", alias[id(v)])
-        return ("const", v.data) if tr.is_constant(v) else ("var", names[id(v)])
+        return ("const", v.data) if tr.is_constant(v) else ("var", text_of(v))
+
+    def input_read(v: Value) -> str:
+        """An unloaded input, read from A where it is used."""
+        k = slot_index[id(v)]
+        return f"A[{k}]" if tr.kinds[k] == "float" else f"A[{k}].data"
 
     def uses_of(texts: list[str]) -> set[str] | None:
         return {t for t in texts if t.isidentifier()} if track else None
@@ -499,23 +555,50 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
 
     # -- inputs --
     first_position: dict[int, int] = {}
-    for pos, k in enumerate(tr.positions):
-        first_position.setdefault(k, pos)
-    for k, (leaf, kind) in enumerate(zip(tr.slots, tr.kinds)):  # noqa: B905 (same length)
-        hint = leaf.label or (tr.labels[first_position[k]] if kind != "live" else f"c{k}")
-        name = names[id(leaf)] = fresh(hint, ("v", id(leaf)))
+    if readable:
+        for pos, k in enumerate(tr.positions):
+            first_position.setdefault(k, pos)
+    slot_index = {id(leaf): k for k, leaf in enumerate(tr.slots)}
+    # The unloaded inputs are read where they are used (by a loop, as slices of A; see a_slice).
+    loaded = ([k for k, i in enumerate(map(id, tr.slots)) if i not in unloaded] if unloaded
+              else range(len(tr.slots)))
+    for k in loaded:
+        leaf, kind = tr.slots[k], tr.kinds[k]
         read = f"A[{k}]" if kind == "float" else f"A[{k}].data"
+        hint = ""  # large programs number their variables (see fresh)
+        if readable:
+            hint = leaf.label or (tr.labels[first_position[k]] if kind != "live" else f"c{k}")
+        name = names[id(leaf)] = fresh(hint, ("v", id(leaf)))
         w.add(f"{name} = {read}{comment('input' if kind != 'live' else 'captured leaf')}", (name,))
 
     def forward_node(node: Value, i: int) -> None:
         name = names[id(node)] = fresh(node.label or f"t{i}", ("v", id(node)))
         ops = [text_of(p) for p in parents_of(node)]
         prim: Any = node._prim  # a computed node: never None
-        body = forward_template(prim, len(ops)).format(*ops)
+        if len(ops) >= python_loops.MIN_SEGMENT and symbolic.forward_form(prim, len(ops)) is None:
+            # A called forward of many operands (a sum of a loop's outputs): slices unpacked.
+            fn = ns.bind(prim.forward, getattr(prim.forward, "__name__", "fn"))
+            body = f"{fn}({', '.join(('*' if star else '') + t for t, star in columns.pack(ops))})"
+        else:
+            body = forward_template(prim, len(ops)).format(*ops)
         w.add(f"{name} = {body}{comment(prim.display)}", (name,), uses_of(ops))
+
+    def a_slice(values: list[Value]) -> str | None:
+        """The values (inputs, loaded or not: A holds them all) as a slice of A, read alike at a
+        constant step, or None."""
+        ids = list(map(id, values))
+        if len(ids) < 2 or not slot_index.keys() >= set(ids):
+            return None
+        ks: list[int] = list(map(slot_index.__getitem__, ids))
+        kinds = {tr.kinds[k] == "float" for k in ks}
+        step = ks[1] - ks[0]
+        if len(kinds) != 1 or not step or ks != list(range(ks[0], ks[0] + step * len(ks), step)):
+            return None
+        return columns.column("A", ks[0], step, len(ks), "" if kinds.pop() else ".data")
 
     loop_names: dict[int, tuple[list[str], list[str]]] = {}  # per run: the body's names, its inputs'
     loop_lists: dict[int, tuple[str, str]] = {}  # per run: the lists of saved values and of inputs
+    saved_texts: dict[int, dict[int, str]] = {}  # per run: its nodes' names outside the loops
 
     def forward_loop(run: python_loops.Run) -> None:
         """The forward of every copy of a run as one loop; each copy's values saved in a list."""
@@ -528,8 +611,24 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
         main = w
         w.add(f"{saved_list} = []", (saved_list,), set())
         if xs:
-            rows = ", ".join(_tuple([text_of(v) for v in row]) for row in run.inputs)
-            w.add(f"{inputs_list} = [{rows}]", (inputs_list,), None)
+            cols: list[str] = []
+            sliced = False
+            for m in range(len(xs)):
+                values = [row[m] for row in run.inputs]
+                expr = a_slice(values)
+                if expr is None:
+                    texts = [text_of(v) for v in values]
+                    pieces = columns.pack(texts)
+                    expr = columns.listed(texts, pieces)
+                    sliced = sliced or any(star for _, star in pieces)  # another loop's list
+                else:
+                    sliced = True
+                cols.append(expr)
+            if sliced:
+                rows = f"list(zip({', '.join(cols)}))"
+            else:
+                rows = "[" + ", ".join(_tuple([text_of(v) for v in row]) for row in run.inputs) + "]"
+            w.add(f"{inputs_list} = {rows}", (inputs_list,), None)
         w = _Writer(chunk, splittable=False)
         for m, v in enumerate(run.inputs[0]):
             alias[id(v)] = xs[m]
@@ -554,14 +653,22 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
         alias.clear()
         loop_names[run.start] = (saved, xs)
         loop_lists[run.start] = (saved_list, inputs_list)
-        for k in range(run.copies):
-            for j, v in enumerate(run.nodes(tr, k)):
-                names[id(v)] = f"{saved_list}[{k}][{j}]"
+        columns.add_list(saved_list, run.copies)
+        outside: dict[int, str] = {}
+        saved_texts[run.start] = outside
+        for j in range(run.length):
+            nodes = tr.forward[run.start + j: run.start + run.length * run.copies: run.length]
+            items = [f"{saved_list}[{k}][{j}]" for k in range(run.copies)]
+            columns.add_column(items, saved_list, f"[{j}]")
+            outside.update(zip(map(id, nodes), items))  # noqa: B905 (a text per copy)
+        names.update(outside)
 
     # -- which nodes' backward is skipped at a zero gradient (see skip.py) --
     gate_reads: dict[int, tuple[Value, ...]] = {}
     if skip_zero:
         for node in tr.backward[1:]:  # the root's gradient is the constant 1.0
+            if id(node) in repeated:  # a loop's body is copy 0's code
+                continue
             reads = _gate_reads(node)
             if reads is None:
                 continue
@@ -580,7 +687,7 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
     certifier: dict[int, dict[int, Value]] = {-1: {}}  # per run (its start), and -1: outside runs
     if gated:
         home = {id(n): r.start for r in runs for n in r.nodes(tr, 0)}
-        skipped = {id(n) for r in runs for k in range(1, r.copies) for n in r.nodes(tr, k)}
+        skipped = repeated
         for node in tr.forward:
             if id(node) in skipped:
                 continue
@@ -638,7 +745,7 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
         test = f"{x} == {x}" if value != value else f"{x} != {emit(('const', value), ns)}"
         w.add(f"if {test}:  # float() at trace time\n        return {{FAIL}}", (), uses, guard=True)
 
-    in_runs = {id(n) for r in runs for k in range(r.copies) for n in r.nodes(tr, k)}
+    in_runs = _run_nodes(tr, runs)
     for node in tr.backward[1:]:
         if id(node) in gate_reads and id(node) not in in_runs:
             certified.update((id(v), v) for v in gate_reads[id(node)] if not tr.is_constant(v))
@@ -660,13 +767,16 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
     grads: dict[int, str] = {}
     pending: dict[int, list[tuple[str, set[str] | None]]] = {}
     started: set[int] = set()
-    slot_index = {id(leaf): k for k, leaf in enumerate(tr.slots)}
+
+    def grad_name(v: Value) -> str:
+        name = grads[id(v)] = fresh("g_" + names.get(id(v), "input"), ("g", id(v)))
+        return name
 
     def flush(v: Value) -> None:
         terms = pending.pop(id(v), [])
         if not terms and id(v) in started:
             return
-        name = grads[id(v)]
+        name = grads.get(id(v)) or grad_name(v)
         if id(v) not in started:
             started.add(id(v))
             k = slot_index.get(id(v))
@@ -695,9 +805,7 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
             if "(" in text:  # may call a function (and raise, as backward() would): evaluated anyway
                 w.add(f"_ = {text}", (), uses)
             return
-        if id(target) not in grads:
-            grads[id(target)] = fresh("g_" + names[id(target)], ("g", id(target)))
-        terms = pending.setdefault(id(target), [])
+        terms = pending.setdefault(id(target), [])  # named when written (most copies' never are)
         terms.append((text, uses))
         if len(terms) >= MAX_TERMS:
             flush(target)
@@ -772,7 +880,16 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
             (lambda p, text, uses: items.append((p, text, uses))) if gate else contribute)
         if kernel is not None:
             ops.append(g)
+            g_only = (n,)
+            of_g: dict[str, str] = {}  # contributions that read g only (sum's): formatted once
+            g_only_uses = _with(uses_of([g]), g_uses)
             for j, t, idx in kernel:
+                if idx == g_only:
+                    text = of_g.get(t)
+                    if text is None:
+                        text = of_g[t] = t.format(g)
+                    sink(parents[j], text, None if g_only_uses is None else set(g_only_uses))
+                    continue
                 args = [ops[i] for i in idx]
                 sink(parents[j], t.format(*args), _with(uses_of(args), g_uses if n in idx else None))
         else:
@@ -792,8 +909,8 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
     def backward_loop(run: python_loops.Run) -> None:
         """The backward of every copy of a run, in backward()'s order, as one loop."""
         nonlocal w
-        copies = [run.nodes(tr, k) for k in range(run.copies)]
-        template = copies[0]
+        end = run.start + run.length * run.copies
+        template = run.nodes(tr, 0)
         order = run.order
         saved, xs = loop_names[run.start]
         main = w
@@ -801,8 +918,9 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
         gin: list[tuple[int, list[str]]] = []
         for j in range(run.length):
             texts = []
+            copies_j = tr.forward[run.start + j: end: run.length]  # node j of every copy
             for k in order:
-                v = copies[k][j]
+                v = copies_j[k]
                 terms = pending.pop(id(v), None)
                 if id(v) in started:
                     if terms:
@@ -826,19 +944,25 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
             materialize(v)
         # A copy's own targets from outside: their accumulators go in and come out per copy.
         own = [m for m, v in enumerate(run.inputs[0]) if not tr.is_constant(v)]
-        starts = []
-        for k in order:
-            row = []
-            for m in own:
+        starts: list[list[str] | None] = []  # per target, per copy in order: where it starts (None: 0.0)
+        for m in own:
+            ids = [id(run.inputs[k][m]) for k in order]
+            kinds = {tr.kinds[s] for s in map(slot_index.get, ids) if s is not None}
+            if started.isdisjoint(ids) and pending.keys().isdisjoint(ids) and kinds <= {"float"}:
+                starts.append(None)  # nothing before (the usual case, checked at C speed)
+                continue
+            column = []
+            for k in order:
                 v = run.inputs[k][m]
                 if id(v) in started or pending.get(id(v)):
-                    row.append(materialize(v))
+                    column.append(materialize(v))
                 else:
                     slot = slot_index.get(id(v))
-                    row.append("0.0" if slot is None or tr.kinds[slot] == "float" else f"A[{slot}].grad")
-            starts.append(row)
+                    column.append("0.0" if slot is None or tr.kinds[slot] == "float" else
+                                  columns.add(f"A[{slot}].grad", "A", slot, ".grad"))
+            starts.append(column)
         targets = [fresh("g_own", ("own", run.start, m)) for m in own]
-        out = ""  # the list of the copies' own gradients, when they have any
+        outs = [fresh("_own_out", ("own_out", run.start, m)) for m in own]  # per target, its copies'
         consumed = {m for row in run.wiring for kind, m in row if kind == "in"}
         heads = [_tuple(saved)]
         lists = [_ordered(loop_lists[run.start][0], order, run.copies)]
@@ -859,12 +983,16 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
             name = fresh("g_in", ("gin", run.start, j))
             gin_names.append((j, name))
             heads.append(name)
-            lists.append(f"[{', '.join(texts)}]")
-        if own:
-            heads.append(_tuple(targets))
-            lists.append("[" + ", ".join(_tuple(row) for row in starts) + "]")
-            out = fresh("_own_out", ("own_out", run.start))
-            w.add(f"{out} = []", (out,), set())
+            lists.append(columns.listed(texts))
+        zeros = []  # the targets every copy starts from 0.0: set in the body
+        for name, start in zip(targets, starts):  # noqa: B905 (a column per target)
+            if start is None or all(t == "0.0" for t in start):
+                zeros.append(name)
+            else:
+                heads.append(name)
+                lists.append(columns.listed(start))
+        for name in outs:
+            w.add(f"{name} = []", (name,), set())
         # The body: copy 0's nodes stand for every copy's.
         w = _Writer(chunk, splittable=False)
         for m, v in enumerate(run.inputs[0]):
@@ -880,25 +1008,27 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
             started.add(id(v))
         for text in copied:
             w.add(text)
+        for name in zeros:
+            w.add(f"{name} = 0.0", (name,), set())
         for j in run.back:
             backward_node(template[j])
         for v in [*dict.fromkeys(shared), *(run.inputs[0][m] for m in own)]:
             flush(v)
-        if own:
-            w.add(f"{out}.append([{', '.join(targets)}])", (), set())
+        for name, target in zip(outs, targets):  # noqa: B905 (a list per target)
+            w.add(f"{name}.append({target})", (), set())  # (faster than one extend of a tuple)
         body, w = w, main
         head = ", ".join(heads) if len(heads) > 1 else heads[0]
         source = f"zip({', '.join(lists)})" if len(lists) > 1 else lists[0]
         w.add(_loop(f"for {head} in {source}:", body), (), None, weight=run.copies)
         alias.clear()
-        for k in range(run.copies):
-            for j, v in enumerate(copies[k]):
-                names[id(v)] = f"{loop_lists[run.start][0]}[{k}][{j}]"
-        for at, k in enumerate(order):
-            for i, m in enumerate(own):
-                v = run.inputs[k][m]
-                grads[id(v)] = f"{out}[{at}][{i}]"
-                started.add(id(v))
+        names.update(saved_texts[run.start])
+        for i, m in enumerate(own):
+            columns.add_list(outs[i], run.copies)
+            column = [f"{outs[i]}[{at}]" for at in range(run.copies)]
+            columns.add_column(column, outs[i])
+            targets_out = [id(run.inputs[k][m]) for k in order]
+            grads.update(zip(targets_out, column))  # noqa: B905 (a text per copy)
+            started.update(targets_out)
 
     back_at = {r.back_start: r for r in runs if r.back}
     for bi, node in enumerate(tr.backward):
@@ -911,31 +1041,48 @@ def generate(tr: Trace, chunk: int = CHUNK, keep_source: bool | None = None,
     if root._prim is None:  # the output is an input: d out / d out = 1
         grads[id(root)] = fresh("g_" + names[id(root)], ("g", id(root)))
         pending[id(root)] = [("1.0", set())]
-    for leaf in tr.slots:
-        if id(leaf) in pending or (id(leaf) in grads and id(leaf) not in started):
+    slot_ids = list(map(id, tr.slots))
+    unfinished = pending.keys() | (grads.keys() - started)
+    for leaf, i in zip(tr.slots, slot_ids):  # noqa: B905 (an id per slot)
+        if i in unfinished:
             flush(leaf)
-    writes = []
-    float_grads = []
-    for k, (leaf, kind) in enumerate(zip(tr.slots, tr.kinds)):  # noqa: B905
-        if kind == "float":
-            float_grads.append(grads.get(id(leaf), "0.0"))
-        elif id(leaf) in grads:
-            writes.append((k, grads[id(leaf)]))
+    float_grads = [grads.get(i, "0.0") for i, kind in zip(slot_ids, tr.kinds) if kind == "float"]  # noqa: B905
+    writes = [(k, grads[i]) for k, (i, kind) in enumerate(zip(slot_ids, tr.kinds))  # noqa: B905
+              if kind != "float" and i in grads]
     # backward() adds every contribution, zeros included, into the incoming .grad: from -0.0 a
     # +0.0 contribution gives +0.0, which a program that starts interior sums without `0.0 +` or
     # skips zero gradients may not. Only a zero result can differ: then run dynamically.
-    for i in range(0, len(writes), MAX_TERMS):
-        written_batch = writes[i: i + MAX_TERMS]
+    # A loop's gradients going into slots at a constant step: one loop each (python_loops.Columns).
+    stretches, single = columns.placed(writes)
+    for k0, step, count, col in stretches:
+        w.add(f"if not all({col}):\n        _zero_check(A, range({k0}, {k0 + step * count}, {step}), {col})",
+              (), None)
+    for i in range(0, len(single), MAX_TERMS):
+        written_batch = single[i: i + MAX_TERMS]
         test = " and ".join(name for _, name in written_batch)
         w.add(f"if not ({test}):\n        _zero_check(A, {_tuple([str(k) for k, _ in written_batch])}, "
               f"{_tuple([name for _, name in written_batch])})", (), {name for _, name in written_batch})
-    for k, name in writes:  # last: a program that raises has changed no .grad
+    for k, name in single:  # last: a program that raises has changed no .grad
         w.add(f"A[{k}].grad = {name}", (), {name})
+    for k0, step, count, col in stretches:
+        item, item_grad = fresh("_leaf"), fresh("_grad")
+        w.add(f"for {item}, {item_grad} in zip({columns.column('A', k0, step, count, '')}, {col}):\n"
+              f"        {item}.grad = {item_grad}", (), None)
     aux_values = _aux_nodes(tr)
     aux_names = [text_of(v) if isinstance(v, Value) else repr(float(v)) for v in aux_values]
     aux_tuple = "".join(a + ", " for a in aux_names)
-    grads_tuple = "".join(g + ", " for g in float_grads)
-    result = f"({names[id(root)]}, ({aux_tuple}), ({grads_tuple}))"
+    packed = columns.pack(float_grads)
+    grads_out = "(" + "".join(("*" if star else "") + g + ", " for g, star in packed) + ")"
+    if len(packed) > 2 * python_loops.MIN_SEGMENT:  # interleaved columns: a list filled by slices
+        stretches, single = columns.placed(list(enumerate(float_grads)))
+        if len(stretches) + len(single) < len(packed):
+            grads_out = fresh("_float_grads")
+            w.add(f"{grads_out} = [0.0] * {len(float_grads)}", (grads_out,), None)
+            for p0, step, count, col in stretches:
+                w.add(f"{grads_out}[{python_loops.slice_text(p0, step, count)}] = {col}", (), None)
+            for p, text in single:
+                w.add(f"{grads_out}[{p}] = {text}", (), None)
+    result = f"({names[id(root)]}, ({aux_tuple}), {grads_out})"
     if len(w.chunks) > 1:  # the last chunk must load what it returns
         w.add("pass", (), {x for x in [names[id(root)], *aux_names, *float_grads] if x.isidentifier()})
     pieces = w.source(result)
@@ -1157,12 +1304,17 @@ def _release_memory() -> None:
         trim(0)
 
 
-def _ranks(tr: Trace) -> dict[Any, int]:
-    """Variables by how often the program will read them, most first: ("v" or "g", id) -> rank."""
+def _ranks(tr: Trace, repeated: set[int] | frozenset[int] = frozenset()) -> dict[Any, int]:
+    """Variables by how often the program will read them, most first: ("v" or "g", id) -> rank.
+    The nodes in `repeated` (a loop's copies past the first) are read from lists, not locals."""
     score: dict[Any, int] = {}
     for node in tr.forward:
+        if id(node) in repeated:
+            continue
         parents = node._a if node._b is MANY else parents_of(node)
         for p in parents:
+            if id(p) in repeated:
+                continue
             key = ("v", id(p))
             score[key] = score.get(key, 0) + 2  # read by the forward and by the backward
         if node._b is MANY:
