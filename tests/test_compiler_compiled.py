@@ -6,6 +6,8 @@ import math
 import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd as ag
 import nn
@@ -202,3 +204,54 @@ def test_value_and_grad_falling_back_to_the_engine_gives_backwards_signed_zeros(
     value, (dx, dy) = c.value_and_grad(1.0, 2.0)
     assert (value, dy) == (6.0, 3.0) and math.copysign(1.0, dx) == 1.0
     assert w.grad == 0.0
+
+
+def _structure(x):
+    """The nesting of lists and tuples of x, with each leaf's value (iterative)."""
+    out, stack = [], [x]
+    while stack:
+        y = stack.pop()
+        if isinstance(y, (list, tuple)):
+            out.append((type(y).__name__, len(y)))
+            stack.extend(reversed(y))
+        else:
+            out.append(y)
+    return out
+
+
+_flat_floats = st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=5)
+_argument = st.one_of(
+    _flat_floats, _flat_floats.map(tuple),
+    st.lists(st.lists(st.floats(-2.0, 2.0), min_size=2, max_size=2), min_size=1, max_size=4),
+    st.lists(st.tuples(st.floats(-2.0, 2.0), st.floats(-2.0, 2.0)), min_size=1, max_size=4).map(tuple),
+)
+
+
+def _leafwise(fn, arg):
+    """`fn` of each leaf of a flat or two-level argument, in the argument's own containers."""
+    return type(arg)(type(i)(map(fn, i)) if isinstance(i, (list, tuple)) else fn(i) for i in arg)
+
+
+def _swapped(arg):
+    return list(arg) if isinstance(arg, tuple) else tuple(arg)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_argument, min_size=1, max_size=3), st.booleans())
+def test_value_and_grad_gives_each_argument_its_own_containers(args, swap):
+    """The gradients come back in each argument's own lists and tuples (the fast path slices the
+    flat gradients by flatten's key, which does not tell a list of floats from a tuple of them):
+    the same structure and numbers as the dynamic engine's, also when a second call swaps them."""
+
+    def f(*a):
+        leaves = [x for arg in a for i in arg for x in (i if isinstance(i, (list, tuple)) else [i])]
+        return ag.sum([x * x * (k + 1) for k, x in enumerate(leaves)])
+
+    c = ag.compile(f)
+    for call in (args, [_swapped(a) if swap else a for a in args]):
+        value, grads = c.value_and_grad(*call)
+        wrapped = [_leafwise(Value, a) for a in call]
+        out = f(*wrapped)
+        out.backward()
+        assert value == out.data
+        assert _structure(grads) == _structure(tuple(_leafwise(lambda v: v.grad, a) for a in wrapped))

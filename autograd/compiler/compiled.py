@@ -34,15 +34,38 @@ class _Entry:
          self.backend, self.nodes, self.guards) = fields
         self.run = run
         self.live = list(live)
+        # Shortcuts of a call's bookkeeping, which is per leaf (a sum of 10^5 products: 2 * 10^5).
+        self.in_order = self.first == list(range(len(self.first)))  # each leaf its own slot, in order
+        self.every_float = len(self.floats) == len(self.first)
+        self.shape: tuple | None = None  # the arguments' flat shape (flatten's fast key), if it has one
 
     def inputs(self, leaves: list[Any]) -> list[Any]:
-        a = [leaves[p] for p in self.first]
-        for k in self.floats:
-            if type(a[k]) is not float:
-                a[k] = to_float(a[k], "compiled argument")
+        a = leaves[:] if self.in_order else [leaves[p] for p in self.first]
+        if self.shape is None:  # flatten's fast path passes floats only where its key says "f"
+            for k in self.floats:
+                if type(a[k]) is not float:
+                    a[k] = to_float(a[k], "compiled argument")
         if self.live:
             a += self.live
         return a
+
+
+def _regrouped(dynamic: tuple, shape: tuple, flat: list[Any]) -> tuple:
+    """`flat` in the structure of the arguments, whose shape is flatten's fast key (flat lists or
+    tuples, or lists of rows): unflatten_like by slices, as each argument's own types."""
+    out: list[Any] = []
+    i = 0
+    for arg, (kind, size) in zip(dynamic, shape):  # noqa: B905 (a key item per argument)
+        if kind == "ff":
+            rows = []
+            for row, m in zip(arg, size):  # noqa: B905
+                rows.append(flat[i:i + m] if type(row) is list else tuple(flat[i:i + m]))
+                i += m
+            out.append(rows if type(arg) is list else tuple(rows))
+        else:
+            out.append(flat[i:i + size] if type(arg) is list else tuple(flat[i:i + size]))
+            i += size
+    return tuple(out)
 
 
 def _entry_fields(tr: Trace, source: str | None, backend: str) -> tuple:
@@ -166,7 +189,7 @@ class Compiled:
 
     def _run(self, entry: _Entry, args: tuple, dynamic: tuple, leaves: list[Any], cells: bool) -> Any:
         a = entry.inputs(leaves)
-        if cells:
+        if cells and not (entry.every_float and not entry.live):
             a = [_Cell(x.data) if kind != "float" else x for x, kind in zip(a, entry.kinds)]  # noqa: B905
         try:
             result = entry.run(a)
@@ -182,12 +205,18 @@ class Compiled:
             return out, aux, None
         return out, aux, self._gradients(entry, dynamic, a, float_grads)
 
-    def _gradients(self, entry: _Entry, dynamic: tuple, a: list[Any], float_grads: tuple) -> tuple:
-        per_slot: list[Any] = []
-        fi = iter(float_grads)
-        for k in range(len(entry.first)):
-            per_slot.append(next(fi) if entry.kinds[k] == "float" else a[k].grad)
-        return tuple(unflatten_like(dynamic, [per_slot[k] for k in entry.positions]))
+    def _gradients(self, entry: _Entry, dynamic: tuple, a: list[Any], float_grads: Sequence[float]) -> tuple:
+        if entry.every_float:
+            per_slot = list(float_grads)
+        else:
+            per_slot = []
+            fi = iter(float_grads)
+            for k in range(len(entry.first)):
+                per_slot.append(next(fi) if entry.kinds[k] == "float" else a[k].grad)
+        per_leaf = per_slot if entry.in_order else [per_slot[k] for k in entry.positions]
+        if entry.shape is not None:
+            return _regrouped(dynamic, entry.shape, per_leaf)
+        return tuple(unflatten_like(dynamic, per_leaf))
 
     def _trace_and_run(self, args: tuple, dynamic: tuple, statics: tuple, leaves: list[Any], key: Any,
                        cells: bool) -> Any:
@@ -208,6 +237,8 @@ class Compiled:
         self.traces += 1
         run, kept = python_backend.compact(box, fields)
         entry = _Entry(run, live, kept)
+        if key[0][:1] != ("walked",):
+            entry.shape = key[0]
         entries.insert(0, entry)
         done = self._run(entry, args, dynamic, leaves, cells)
         if done is None:
