@@ -37,7 +37,9 @@ Non-finite numbers and boundaries: the semantics every entry follows
 
 `domain` (an interval per input where the op is defined and smooth) and `kinks` (quantities
 whose zeros are kinks or poles) are for the gradient checks and hypothesis strategies; `doc` is
-the op's definition for users (its function's docstring is generated from it).
+the op's definition for users (its function's docstring is generated from it). `array`, for a
+forward that checks its domain, is its form on NumPy arrays and where it raises (compiled
+replay's NumPy backend; see `Primitive`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -57,10 +60,10 @@ _new = object.__new__
 
 
 def defprim(
-    name: str, forward, partials, arity: int | None, domain=None, kinks=None, doc: str = ""
+    name: str, forward, partials, arity: int | None, domain=None, kinks=None, doc: str = "", array=None
 ) -> OpFunction:
     """Add a built-in primitive to TABLE and return its dispatching function."""
-    prim = Primitive(name, forward, partials, arity, domain, kinks, doc=doc)
+    prim = Primitive(name, forward, partials, arity, domain, kinks, doc=doc, array=array)
     TABLE[name] = prim
     return make_function(prim)
 
@@ -106,7 +109,9 @@ def _ieee_power(x: float, y: float) -> float:
         r = x**y
     except ZeroDivisionError:  # ±0 to a negative power: the pole
         return -math.inf if y % 2.0 == 1.0 and math.copysign(1.0, x) < 0.0 else math.inf
-    except OverflowError:
+    except OverflowError:  # a negative base to a non-integer power overflows as a complex: nan
+        if x < 0.0 and not y.is_integer():
+            return math.nan
         return -math.inf if y % 2.0 == 1.0 and x < 0.0 else math.inf
     return math.nan if type(r) is complex else r
 
@@ -170,6 +175,58 @@ def _minimum(x: float, y: float) -> float:
 
 def _identity(x: float) -> float:
     return x
+
+
+# ---------------------------------------------------------------------------------------------
+# Array forms of the forwards above that check their domain (for compiled replay's NumPy
+# backend, see `Primitive.array`): `form(np, *xs)` is (the forward's values elementwise, where the
+# float forward raises, or None for nowhere). `np` is passed in: the engine never imports NumPy.
+# ---------------------------------------------------------------------------------------------
+
+_EXP_MAX = math.log(sys.float_info.max)  # 709.78...: math.exp overflows exactly for finite x above
+
+
+def _exp_array(np: Any, x: Any) -> tuple[Any, Any]:
+    return np.exp(x), (x > _EXP_MAX) & (x < math.inf)
+
+
+def _sigmoid_array(np: Any, x: Any) -> tuple[Any, Any]:
+    # _sigmoid's two forms with one exp: e^-|x| is exp(-x) for x >= 0 and exp(x) otherwise (and NaN).
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e)), None
+
+
+def _softplus_array(np: Any, x: Any) -> tuple[Any, Any]:
+    return np.where(x > 0.0, x, 0.0) + np.log1p(np.exp(-np.abs(x))), None
+
+
+def _is_integer_array(np: Any, y: Any) -> Any:
+    """float.is_integer elementwise: finite and equal to its floor."""
+    return (np.abs(y) < math.inf) & (np.floor(y) == y)
+
+
+def _np_power(np: Any, x: Any, y: Any) -> Any:
+    """x ** y as Python's float ** (C's pow): np.power takes x ** 0.5 as sqrt(x), which is -0.0 at
+    -0.0 and nan at -inf where pow gives 0.0 and inf."""
+    out = np.power(x, y)
+    half = y == 0.5
+    if np.any(half):
+        out = np.where(half & ((x == 0.0) | (x == -math.inf)), np.abs(x), out)
+    return out
+
+
+def _power_array(np: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    # Where _power raises: 0 to a negative power, a negative base to a non-integer power (not a
+    # NaN), and finite inputs whose power overflows (x ** y, as libm's pow, gives inf there).
+    out = _np_power(np, x, y)
+    finite = (np.abs(x) < math.inf) & (np.abs(y) < math.inf)
+    raises = (((x == 0.0) & (y < 0.0)) | ((x < 0.0) & ~_is_integer_array(np, y) & (y == y))
+              | (finite & (np.abs(out) == math.inf)))
+    return out, raises
+
+
+def _ieee_power_array(np: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    return _np_power(np, x, y), None  # IEEE 754 pow, as _ieee_power: ±inf at poles and on overflow, nan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,13 +343,15 @@ mul = defprim("mul", operator.mul, lambda x, y, out: (y, x), 2, [WIDE, WIDE],
 div = defprim("div", _div, lambda x, y, out: (1 / y, -out / y), 2, [WIDE, WIDE],
               kinks=lambda x, y: (y,),
               doc="div: x / y. Partials 1/y and -x/y². Raises ZeroDivisionError for y = 0 "
-                  "(for every x, NaN included); NaN in, NaN out otherwise.")
+                  "(for every x, NaN included); NaN in, NaN out otherwise.",
+              array=lambda np, x, y: (np.divide(x, y), y == 0.0))
 # x / y with IEEE 754 results at y = 0 (±inf, nan) instead of an error: what rules divide with
 # where a derivative is infinite at a boundary of the domain (sqrt'(0) = inf).
 quotient: OpFunction = defprim("quotient", _quotient, lambda x, y, out: (quotient(1.0, y), -quotient(out, y)), 2,
                    [WIDE, WIDE], kinks=lambda x, y: (y,),
                    doc="quotient: x / y with IEEE 754 results at y = 0: ±inf for x ≠ 0, nan for "
-                       "x = 0 or nan. Partials 1/y and -x/y². Never raises (used by derivative rules).")
+                       "x = 0 or nan. Partials 1/y and -x/y². Never raises (used by derivative rules).",
+                   array=lambda np, x, y: (np.divide(x, y), None))
 neg = defprim("neg", operator.neg, lambda x, out: (-1.0,), 1, [WIDE],
               doc="neg: -x. Partial -1. Defined everywhere; NaN in, NaN out.")
 identity = defprim("identity", _identity, lambda x, out: (1.0,), 1, [WIDE],
@@ -305,7 +364,8 @@ pow = defprim("pow", _power, lambda x, y, out: (_d_pow_d_base(x, y), _d_pow_d_ex
                   "non-integer y, OverflowError when finite inputs overflow. At x = 0: partials "
                   "(0, 0) at y = 0, (1, 0) at y = 1, (inf, 0) for 0 < y < 1 (as PyTorch); "
                   "d/dy is NaN for x < 0 (undefined), at every order. nan ** 0 = 1 ** nan = 1; "
-                  "otherwise NaN in, NaN out.")
+                  "otherwise NaN in, NaN out.",
+              array=_power_array)
 # x ** y in IEEE 754 (never raises): what rules raise to powers with, where a derivative is
 # infinite at a boundary ((x ** 0.5)'(0) = inf) or overflows.
 pow_ieee = defprim("pow_ieee", _ieee_power,
@@ -314,22 +374,28 @@ pow_ieee = defprim("pow_ieee", _ieee_power,
                    doc="pow_ieee: x ** y with IEEE 754 results instead of errors: +inf at 0 to "
                        "a negative power (-inf for -0.0 to an odd one), ±inf on overflow, nan for "
                        "a negative base to a non-integer power. Partials as pow's. Never raises "
-                       "(used by derivative rules).")
+                       "(used by derivative rules).",
+                   array=_ieee_power_array)
 
 # -- elementary functions --
 exp = defprim("exp", _exp, lambda x, out: (out,), 1, [(-20.0, 20.0)],                   # e^x
               doc="exp: e^x. Derivative e^x. Raises OverflowError for finite x > 709.78; "
-                  "exp(inf) = inf, exp(-inf) = 0; NaN in, NaN out.")
+                  "exp(inf) = inf, exp(-inf) = 0; NaN in, NaN out.",
+              array=_exp_array)
 log = defprim("log", _log, lambda x, out: (1 / x,), 1, [POSITIVE],                      # 1/x
               doc="log: the natural logarithm ln x. Derivative 1/x. Raises ValueError for "
-                  "x <= 0; log(inf) = inf; NaN in, NaN out.")
+                  "x <= 0; log(inf) = inf; NaN in, NaN out.",
+              array=lambda np, x: (np.log(x), x <= 0.0))
 sqrt = defprim("sqrt", _sqrt, lambda x, out: (quotient(0.5, out),), 1, [POSITIVE],     # 1/(2√x)
                doc="sqrt: √x. Derivative 1/(2√x), inf at x = 0 (as PyTorch; -inf at -0.0). "
-                   "Raises ValueError for x < 0; NaN in, NaN out.")
+                   "Raises ValueError for x < 0; NaN in, NaN out.",
+               array=lambda np, x: (np.sqrt(x), x < 0.0))
 sin = defprim("sin", _periodic("sin", math.sin), lambda x, out: (cos(x),), 1, [WIDE],
-              doc="sin: sin x. Derivative cos x. Raises ValueError for x = ±inf; NaN in, NaN out.")
+              doc="sin: sin x. Derivative cos x. Raises ValueError for x = ±inf; NaN in, NaN out.",
+              array=lambda np, x: (np.sin(x), np.abs(x) == math.inf))
 cos: OpFunction = defprim("cos", _periodic("cos", math.cos), lambda x, out: (-sin(x),), 1, [WIDE],
-              doc="cos: cos x. Derivative -sin x. Raises ValueError for x = ±inf; NaN in, NaN out.")
+              doc="cos: cos x. Derivative -sin x. Raises ValueError for x = ±inf; NaN in, NaN out.",
+              array=lambda np, x: (np.cos(x), np.abs(x) == math.inf))
 abs = defprim("abs", math.fabs, lambda x, out: (_sign(x),), 1, [WIDE], kinks=lambda x: (x,),
               doc="abs: |x|. Derivative the sign of x: 1, -1, and 0 at the kink x = 0 (as "
                   "PyTorch); NaN at x = NaN. NaN in, NaN out.")
@@ -340,10 +406,12 @@ tanh = defprim("tanh", math.tanh, lambda x, out: (1 - out * out,), 1, [WIDE],   
                    "tanh(±inf) = ±1 with derivative 0; NaN in, NaN out.")
 sigmoid = defprim("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),), 1, [WIDE],   # σ(1 - σ)
                   doc="sigmoid: σ(x) = 1/(1 + e^-x), in a form that never overflows. Derivative "
-                      "σ(1 - σ). σ(inf) = 1, σ(-inf) = 0, derivative 0 there; NaN in, NaN out.")
+                      "σ(1 - σ). σ(inf) = 1, σ(-inf) = 0, derivative 0 there; NaN in, NaN out.",
+                  array=_sigmoid_array)
 softplus = defprim("softplus", _softplus, lambda x, out: (sigmoid(x),), 1, [(-30.0, 30.0)],
                    doc="softplus: log(1 + e^x), in a form that never overflows. Derivative σ(x). "
-                       "softplus(inf) = inf, softplus(-inf) = 0; NaN in, NaN out.")
+                       "softplus(inf) = inf, softplus(-inf) = 0; NaN in, NaN out.",
+                   array=_softplus_array)
 relu = defprim("relu", _relu, lambda x, out: (1.0 if x > 0 else (0.0 if x <= 0 else _undefined(x)),),
                1, [WIDE], kinks=lambda x: (x,),
                doc="relu: max(x, 0). Derivative 1 for x > 0, 0 for x <= 0 (0 at the kink, as "
@@ -401,6 +469,7 @@ def pow_const(c: float) -> OpFunction:
             f"{c:g}·x^({c:g} - 1), inf at x = 0 where the exponent is below 1. Raises as pow: "
             f"ZeroDivisionError at x = 0 for a negative exponent, ValueError for x < 0 with a "
             f"non-integer one, OverflowError on overflow. NaN in, NaN out (nan ** 0 = 1).",
+        array=lambda np, x: _power_array(np, x, c),
     ))
 
 
@@ -419,6 +488,7 @@ def pow_const_ieee(c: float) -> OpFunction:
         doc=f"pow_const_ieee(exponent={c:g}): x ** {c:g} with IEEE 754 results instead of errors "
             f"(inf at 0 to a negative power, ±inf on overflow, nan for x < 0 with a non-integer "
             f"exponent). Derivative {c:g}·x^({c:g} - 1). Never raises (used by derivative rules).",
+        array=lambda np, x: _ieee_power_array(np, x, c),
     ))
 
 
@@ -439,6 +509,7 @@ def const_pow(b: float) -> OpFunction:
         doc=f"const_pow(base={b:g}): {b:g} ** y for the constant base. Derivative "
             f"{b:g}^y·log {b:g}; 0 for a zero base, NaN (at every order) for a negative one. "
             f"Raises as pow. NaN in, NaN out (1 ** nan = 1).",
+        array=lambda np, y: _power_array(np, b, y),
     ))
 
 

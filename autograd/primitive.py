@@ -34,10 +34,16 @@ class Primitive:
     as `partials`, fused with the accumulation so that a wide node costs one loop over its inputs
     instead of a list of their data, a call of the rule and a second loop; tests check each
     kernel against its rule.
+
+    `array(np, *xs)`, optional, is the forward's array form for compiled replay's NumPy backend:
+    given the `numpy` module (the engine never imports it) and arrays of inputs, it returns the
+    forward's values elementwise and a boolean array that is True exactly where the forward on
+    floats raises (None: it never raises). It is not calculus (the partials still come from
+    `partials`); tests check it against `forward` on the op's domain and its error region.
     """
 
     __slots__ = (
-        "name", "forward", "partials", "arity", "domain", "kinks", "params", "accumulate", "doc",
+        "name", "forward", "partials", "arity", "domain", "kinks", "params", "accumulate", "doc", "array",
     )
 
     def __init__(
@@ -51,6 +57,7 @@ class Primitive:
         params: dict[str, float] | None = None,
         accumulate: Callable[[Sequence[Value], float], None] | None = None,
         doc: str = "",
+        array: Callable[..., tuple[Any, Any]] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -65,6 +72,7 @@ class Primitive:
         # The op's definition for users: formula, derivative, domain, errors, value at kinks.
         # Its function's docstring is generated from it (see `docstring`), so the two cannot drift.
         self.doc = doc
+        self.array = array
 
     @property
     def display(self) -> str:

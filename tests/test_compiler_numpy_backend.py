@@ -231,6 +231,14 @@ def test_aux_outputs_come_back_as_floats():
     (lambda x: ag.sum([ag.log(x - i) for i in range(4)]), 2.5, ValueError),  # log of a negative
     (lambda x: ag.sum([ag.exp(x * i) for i in range(4)]), 400.0, OverflowError),
     (lambda x: ag.sum([x / (x - i) for i in range(4)]), 2.0, ZeroDivisionError),
+    # the ops' array forms (Primitive.array) say where their forwards raise: the engine reruns
+    (lambda x: ag.sum([ag.sqrt(x - i) for i in range(4)]), 2.5, ValueError),
+    (lambda x: ag.sum([ag.sin(x * i) for i in range(4)]), math.inf, ValueError),
+    (lambda x: ag.sum([(x - i) ** -1.0 for i in range(4)]), 2.0, ZeroDivisionError),
+    (lambda x: ag.sum([(x - i) ** 0.5 for i in range(4)]), 2.5, ValueError),
+    (lambda x: ag.sum([(x + i) ** 150.0 for i in range(4)]), 120.0, OverflowError),
+    (lambda x: ag.sum([2.0 ** (x * i) for i in range(4)]), 400.0, OverflowError),
+    (lambda x: ag.sum([(x - i) ** (x - 4.0) for i in range(4)]), 2.5, ValueError),
 ])
 def test_domain_errors_in_replay_are_the_engines_own(f, x, error):
     c = ag.compile(f, backend="numpy")
@@ -317,3 +325,77 @@ def test_a_graph_cut_is_guarded_by_its_value():
     with pytest.warns(ag.compiler.GraphCutWarning):
         assert c.value_and_grad(3.0, 3.0)[0] == 18.0  # not 3 * 2 + 3 * 2: retraced
     assert c.traces == 2
+
+
+# -- ops with a declared array form (Primitive.array) run on arrays, not element by element --
+
+ARRAY_FORMS = [p for p in ag.ops.all_primitives() if p.array is not None and p.arity in (1, 2)]
+
+
+def _called_elementwise(program):
+    """The functions a NumPy program calls node by node: `_elementwise`'s, `_called`, `_called_rule`."""
+    bound = program.run.__globals__.values()
+    names = [getattr(v, "__qualname__", "") for v in bound]
+    return [n for n in names if n.startswith("_elementwise")] + [
+        n for n in ("_called(", "_called_rule(") if n in program.run.source]
+
+
+@pytest.mark.parametrize("prim", ARRAY_FORMS, ids=lambda p: p.display)
+def test_an_op_with_an_array_form_runs_on_arrays_and_agrees_with_the_engine(prim):
+    from autograd.compiler import symbolic
+    from autograd.primitive import make_function
+
+    fn, n = make_function(prim), prim.arity
+    points = symbolic.sample_points(prim, n)  # in the op's domain: 6 nodes of the op, one group
+
+    def f(*a):
+        return ag.sum([fn(*a[n * k: n * k + n]) * a[n * k] for k in range(len(points))])
+
+    program = _check_program(f, [x for p in points for x in p])
+    assert _called_elementwise(program) == [], prim.display
+
+
+@pytest.mark.parametrize("activation, loss", [
+    ("sigmoid", "mse"), ("tanh", "mse"), ("tanh", "bce"), ("relu", "cross_entropy"),
+])
+def test_an_mlp_s_program_calls_nothing_element_by_element(activation, loss):
+    classes = 3 if loss == "cross_entropy" else 1
+    model = nn.MLP(2, [6, 6, classes], activation=activation, seed=3)
+    X, y = nn.data.make_moons(10, noise=0.1, seed=5, signed=loss == "mse")
+    params = model.parameters()
+
+    def f(*ps):
+        scores = [model(x) for x in X]
+        if loss == "cross_entropy":  # softmax: exp, sum, division and log through logsumexp
+            return nn.losses.cross_entropy(scores, [int(t) for t in y])
+        if loss == "bce":
+            return nn.losses.binary_cross_entropy_with_logits(scores, y)
+        return nn.losses.mse_loss(scores, y)
+
+    tr, _ = trace(f, params)  # the model's own parameters: the program's slots
+    program = numpy_backend.generate(tr)
+    cells = [Value(p.data) for p in params]
+    out, _, _ = program.run(cells + tr.slots[len(cells):])  # and the leaves f captured (X's Values)
+    expected = f(*params)
+    expected.backward()
+    assert math.isclose(out, expected.data, rel_tol=1e-12)
+    scale = max(1.0, max(abs(p.grad) for p in params))
+    assert all(abs(c.grad - p.grad) <= 1e-12 * scale for c, p in zip(cells, params, strict=True))
+    # logsumexp's forward is n-ary, without an array form: still called node by node
+    assert [c for c in _called_elementwise(program) if c != "_called("] == []
+    if loss != "cross_entropy":
+        assert _called_elementwise(program) == []
+
+
+@pytest.mark.parametrize("f, x", [
+    (lambda x: ag.sum([ag.log(x + i) for i in range(4)]), math.nan),
+    (lambda x: ag.sum([ag.exp(x * i) * ag.sqrt(x + 3.0) for i in range(4)]), math.nan),
+    (lambda x: ag.sum([ag.sigmoid(x * i) for i in range(4)]), -math.inf),
+    (lambda x: ag.sum([ag.exp(x * i) for i in range(4)]), math.inf),
+])
+def test_nan_and_infinities_through_array_forms_are_the_engines(f, x):
+    c = ag.compile(f, backend="numpy")
+    c.value_and_grad(0.5)
+    value, (g,) = c.value_and_grad(x)
+    expected, (e,) = dynamic(f, [x])
+    assert (value == expected or value != value and expected != expected) and (g == e or g != g and e != e)

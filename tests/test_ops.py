@@ -333,3 +333,63 @@ def test_dot_with_a_bias_is_one_node_whose_bias_partial_is_one():
     out.backward()
     assert [v.grad for v in (*ws, *xs, b)] == [0.5, 3.0, 1.5, -2.0, 1.0]
     assert autograd.dot([1.5, -2.0], [0.5, 3.0], 0.25) == out.data  # floats in, float out
+
+
+# -- array forms (Primitive.array, for compiled replay's NumPy backend) --
+
+ARRAY_FORMS = [p for p in autograd.ops.all_primitives() if p.array is not None]
+# Ordinary numbers, both zeros, the exp overflow boundary and its neighbours, huge, tiny and
+# subnormal magnitudes, integers and halves (pow's cases), infinities and NaN: every error region.
+_EXP_MAX = math.log(1.7976931348622157e308)
+SPECIAL = [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 1.5, -1.5, 2.0, -2.0, 3.0, -3.0, 0.1, -7.25, 30.0, -40.0,
+           _EXP_MAX, math.nextafter(_EXP_MAX, math.inf), math.nextafter(_EXP_MAX, 0.0), 710.0, -745.5,
+           1e300, -1e300, 1e-300, -1e-300, 5e-324, 1023.0, 1e16 + 1.0, math.inf, -math.inf, math.nan]
+
+
+def _array_form_agrees(prim, points):
+    """The form on arrays of `points` against the float forward at each point."""
+    np = pytest.importorskip("numpy")
+    n = len(points[0])
+    columns = [np.array([p[j] for p in points]) for j in range(n)]
+    with np.errstate(all="ignore"):  # as the NumPy backend runs it
+        values, raises = prim.array(np, *columns)
+    values = np.broadcast_to(values, (len(points),))
+    raises = np.broadcast_to(False if raises is None else raises, (len(points),))
+    for k, point in enumerate(points):
+        try:
+            expected = prim.forward(*point)
+        except (ArithmeticError, ValueError):
+            assert raises[k], (prim.display, point, "the forward raises: the mask must say so")
+            continue
+        got = float(values[k])
+        assert not raises[k], (prim.display, point, "the forward does not raise", expected)
+        # Relative to the value (np.exp may differ from math.exp by an ulp); subnormals absolutely.
+        assert got == expected or (got != got and expected != expected) or (
+            abs(got - expected) <= 1e-12 * abs(expected) + 1e-300), (prim.display, point, got, expected)
+
+
+@pytest.mark.parametrize("prim", ARRAY_FORMS, ids=lambda p: p.display)
+def test_an_array_form_agrees_with_its_forward_on_a_grid_of_special_values(prim):
+    n = prim.arity
+    points = [(x,) for x in SPECIAL] if n == 1 else [(x, y) for x in SPECIAL for y in SPECIAL]
+    _array_form_agrees(prim, points)
+
+
+@settings(max_examples=60)
+@given(st.data())
+@pytest.mark.parametrize("prim", ARRAY_FORMS, ids=lambda p: p.display)
+def test_an_array_form_agrees_with_its_forward_in_its_domain_and_outside(prim, data):
+    n = prim.arity
+    intervals = list(prim.domain or [(-10.0, 10.0)]) * (n if prim.domain and len(prim.domain) == 1 else 1)
+    inside = st.tuples(*[st.floats(lo, hi) for lo, hi in intervals[:n]])
+    anywhere = st.tuples(*[st.floats(allow_nan=True, allow_infinity=True)] * n)
+    points = data.draw(st.lists(inside, min_size=1, max_size=20)) + data.draw(
+        st.lists(anywhere, min_size=1, max_size=20))
+    _array_form_agrees(prim, points)
+
+
+def test_the_domain_checking_ops_declare_array_forms():
+    # Without one, the NumPy backend calls their forwards element by element.
+    names = {p.name for p in ARRAY_FORMS}
+    assert {"exp", "log", "sqrt", "div", "sigmoid", "softplus", "sin", "cos", "pow", "pow_const",
+            "const_pow"} <= names

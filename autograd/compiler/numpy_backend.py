@@ -5,7 +5,9 @@ range of a buffer; this module writes one straight-line Python function over tha
 the index arrays and constants bound once. A group's forward is the op's derived forward on
 arrays (a conditional becomes `numpy.where`, a sum of products one product of gathered matrices
 and a column sum, a grid of `dot` nodes one matrix product); its backward the op's derived rule
-or kernel, a grid's two matrix products. A forward or rule without a derived form is called
+or kernel, a grid's two matrix products. A forward (or a table function in a rule) without a
+derived form runs as the op's declared array form (`Primitive.array`: exp, log, sqrt, div,
+sigmoid, pow, ...) or a `math` function's ufunc of the same name; anything else is called
 element by element. Deep narrow graphs lose here (a chain of n nodes is n groups of one node):
 a graph of many groups of few nodes is handed to the pure-Python backend's program instead.
 
@@ -72,13 +74,35 @@ def _elementwise(fn: Callable[..., float], counted: bool = False) -> Callable[..
     return apply
 
 
-def _array_function(fn: Callable[..., float], arity: int, counted: bool = False) -> Callable[..., Any]:
-    """NumPy's ufunc of the same name for a function of the `math` module; else elementwise."""
+def _declared(form: Callable[..., tuple[Any, Any]], counted: bool = False) -> Callable[..., Any]:
+    """An op's declared array form (`Primitive.array`) as a function of arrays, like `_elementwise`:
+    NaN where the float forward raises, and in a forward such an element is counted."""
+
+    def apply(*args: Any) -> Any:
+        out, raises = form(np, *args)  # under errstate(all="ignore"): the program's, or _fold_call's
+        if raises is not None and np.any(raises):
+            if counted:
+                _RAISED[0] += 1
+            out = np.where(raises, np.nan, out)
+        return out
+
+    return apply
+
+
+def _array_function(fn: Callable[..., float], arity: int, counted: bool = False,
+                    form: Callable[..., tuple[Any, Any]] | None = None,
+                    elementwise: bool = True) -> Callable[..., Any] | None:
+    """The op's declared array form `form` if any; else NumPy's ufunc of the same name for a
+    function of the `math` module; else `fn` elementwise (None if not `elementwise`)."""
+    if form is not None:
+        return _declared(form, counted)
     if getattr(fn, "__module__", None) == "math":
         ufunc = getattr(np, getattr(fn, "__name__", ""), None)
         if isinstance(ufunc, np.ufunc) and ufunc.nin == arity and ufunc.nout == 1:
+            # An error of the math function is a NaN or an infinity of the ufunc (log(0) = -inf,
+            # sqrt(-1) = nan): the finiteness check at the end sends the call to the engine.
             return ufunc
-    return _elementwise(fn, counted)
+    return _elementwise(fn, counted) if elementwise else None
 
 
 def _called(fn: Callable[..., float], m: int, *cols: Any) -> Any:
@@ -157,7 +181,9 @@ def prepare(expr: tuple, forward: bool = False) -> tuple:
             args = [done[id(a)] for a in e[2]]
             form = symbolic.forward_form(e[1], len(args))
             if form is None:
-                new = _fold_call(_array_function(e[1].forward, len(args), forward), args)
+                fn = _array_function(e[1].forward, len(args), forward, e[1].array)
+                assert fn is not None
+                new = _fold_call(fn, args)
             else:  # the forward prepared on its own symbols, then given these operands
                 new = _substitute(prepare(form, forward), args)
         elif kind == "call":
@@ -419,6 +445,10 @@ def _forward(w: Writer, plan: Plan, g: Group, k: int) -> dict[str, Any]:
     cols, known = _operands(w, plan, g)
     if g.form is not None:
         w.add(f"{out} = {w.expression(_known(prepare(g.form, True), known), cols)}")
+        return {"cols": cols, "known": known}
+    array = _array_function(g.prim.forward, g.n, True, g.prim.array, elementwise=False)
+    if array is not None:  # its declared array form, or a math function's ufunc
+        w.add(f"{out} = {w.bind(array, 'array_')}({', '.join(cols)})")
     else:
         fn = w.bind(g.prim.forward, "forward_")
         w.add(f"{out} = _called({fn}, {g.m}, {', '.join(cols)})")
