@@ -59,6 +59,27 @@ def _prod(*xs: float) -> float:
     return out
 
 
+# Array forms (compiled replay's NumPy backend, see `Primitive.array`): each x_i an array of the
+# i-th terms of many nodes. Neither op raises; `mean` has none (its exact fsum is not NumPy's sum).
+
+
+def _logsumexp_array(np: Any, *xs: Any) -> tuple[Any, None]:
+    terms = np.stack(np.broadcast_arrays(*xs)).astype(float)
+    top = terms.max(axis=0)  # NaN if any term is NaN
+    shifted = np.exp(terms - top)
+    # One occurrence of the largest term contributes the 1 of log1p, as _logsumexp.
+    np.put_along_axis(shifted, terms.argmax(axis=0)[None], 0.0, axis=0)
+    rest = shifted.sum(axis=0)
+    return np.where(np.isinf(top), top, top + np.log1p(rest)), None
+
+
+def _prod_array(np: Any, *xs: Any) -> tuple[Any, None]:
+    out = np.ones(np.broadcast(*xs).shape)
+    for x in xs:  # in _prod's order: the same roundings
+        out = out * x
+    return out, None
+
+
 # ---------------------------------------------------------------------------------------------
 # Rules.
 # ---------------------------------------------------------------------------------------------
@@ -116,7 +137,8 @@ _logsumexp_entry = defprim(
     "logsumexp", _logsumexp, _d_logsumexp, None, [WIDE],
     doc="logsumexp(x_1..x_n) = log(Σ e^x_i) without overflow or underflow (the largest term is taken out "
         "first): logsumexp([1e308, 1e308]) = 1e308. Partials e^(x_i - out), the softmax weights. An inf term "
-        "gives inf, all -inf gives -inf, no terms gives -inf, a NaN gives NaN.")
+        "gives inf, all -inf gives -inf, no terms gives -inf, a NaN gives NaN.",
+    array=_logsumexp_array)
 _mean_entry = defprim(
     "mean", _mean, _d_mean, None, [WIDE],
     doc="mean(x_1..x_n) = (Σ x_i)/n, the arithmetic mean, exactly rounded (math.fsum) and without overflow "
@@ -124,7 +146,8 @@ _mean_entry = defprim(
 _prod_entry = defprim(
     "prod", _prod, _d_prod, None, [WIDE],
     doc="prod(x_1..x_n): the product of the terms (1 for none; IEEE 754 overflow to ±inf, as *). Partial i: "
-        "the product of the other terms, without division, so it is right when terms are 0.")
+        "the product of the other terms, without division, so it is right when terms are 0.",
+    array=_prod_array)
 
 
 # ---------------------------------------------------------------------------------------------

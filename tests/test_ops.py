@@ -1,6 +1,7 @@
 """Tests of the op table: values and partials at chosen points, stable activations, bad input, kinks."""
 
 import math
+import random
 
 import pytest
 from hypothesis import given, settings
@@ -368,8 +369,18 @@ def _array_form_agrees(prim, points):
             abs(got - expected) <= 1e-12 * abs(expected) + 1e-300), (prim.display, point, got, expected)
 
 
+NARY_SIZES = (1, 2, 3, 5)  # the numbers of terms an n-ary op's form is checked with
+
+
 @pytest.mark.parametrize("prim", ARRAY_FORMS, ids=lambda p: p.display)
 def test_an_array_form_agrees_with_its_forward_on_a_grid_of_special_values(prim):
+    if prim.arity is None:  # n-ary: every pair of special values, then among more terms
+        rng = random.Random(prim.name)
+        for n in NARY_SIZES:
+            points = [(x, y, *rng.choices(SPECIAL, k=n - 2)) for x in SPECIAL for y in SPECIAL] if n >= 2 \
+                else [(x,) for x in SPECIAL]
+            _array_form_agrees(prim, points)
+        return
     n = prim.arity
     points = [(x,) for x in SPECIAL] if n == 1 else [(x, y) for x in SPECIAL for y in SPECIAL]
     _array_form_agrees(prim, points)
@@ -379,7 +390,7 @@ def test_an_array_form_agrees_with_its_forward_on_a_grid_of_special_values(prim)
 @given(st.data())
 @pytest.mark.parametrize("prim", ARRAY_FORMS, ids=lambda p: p.display)
 def test_an_array_form_agrees_with_its_forward_in_its_domain_and_outside(prim, data):
-    n = prim.arity
+    n = prim.arity if prim.arity is not None else data.draw(st.sampled_from(NARY_SIZES))
     intervals = list(prim.domain or [(-10.0, 10.0)]) * (n if prim.domain and len(prim.domain) == 1 else 1)
     inside = st.tuples(*[st.floats(lo, hi) for lo, hi in intervals[:n]])
     anywhere = st.tuples(*[st.floats(allow_nan=True, allow_infinity=True)] * n)
@@ -392,4 +403,4 @@ def test_the_domain_checking_ops_declare_array_forms():
     # Without one, the NumPy backend calls their forwards element by element.
     names = {p.name for p in ARRAY_FORMS}
     assert {"exp", "log", "sqrt", "div", "sigmoid", "softplus", "sin", "cos", "pow", "pow_const",
-            "const_pow"} <= names
+            "const_pow", "logsumexp", "prod"} <= names
