@@ -255,3 +255,20 @@ def test_value_and_grad_gives_each_argument_its_own_containers(args, swap):
         out.backward()
         assert value == out.data
         assert _structure(grads) == _structure(tuple(_leafwise(lambda v: v.grad, a) for a in wrapped))
+
+
+def test_value_and_grad_with_a_repeated_value_and_a_captured_leaf():
+    """A Value passed twice is one slot for two leaves: each leaf gets the slot's gradient, and
+    the captured leaf after the slots is read where the program expects it."""
+    w = Value(5.0)
+
+    def f(xs):
+        return xs[0] * xs[1] * xs[2] * w
+
+    a, b = Value(2.0), Value(3.0)
+    c = ag.compile(f)
+    for _ in range(2):  # the trace's call, then a replay
+        value, (grads,) = c.value_and_grad([a, b, a])
+        out = f([a, b, a])
+        ga, gb = ag.gradients(out, [a, b])
+        assert (value, grads) == (out.data, [ga, gb, ga])

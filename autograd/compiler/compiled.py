@@ -35,7 +35,8 @@ class _Entry:
         self.run = run
         self.live = list(live)
         # Shortcuts of a call's bookkeeping, which is per leaf (a sum of 10^5 products: 2 * 10^5).
-        self.in_order = self.first == list(range(len(self.first)))  # each leaf its own slot, in order
+        # Each leaf its own slot, in order (a repeated Value is one slot for several leaves).
+        self.in_order = self.positions == list(range(len(self.first)))
         self.every_float = len(self.floats) == len(self.first)
         self.shape: tuple | None = None  # the arguments' flat shape (flatten's fast key), if it has one
 
