@@ -299,10 +299,6 @@ def _made_in(traceback, sites):
         f.filename == file and f.lineno in lines for f in traceback for file, lines in sites)
 
 
-def _generated(x):
-    return getattr(getattr(x, "__code__", None), "co_filename", None) == python_backend.PROGRAM_FILE
-
-
 def _kept_by(c):
     """The objects a compiled program keeps: its entry's lists, the generated functions with their
     module and code (constants and names too), and the shared namespace (iterative). The objects the
@@ -323,7 +319,7 @@ def _kept_by(c):
             stack.extend(x)
         elif hasattr(x, "co_consts"):
             stack.extend([*x.co_consts, *x.co_names, *x.co_varnames])
-        elif _generated(x):
+        elif python_backend._generated(x):
             stack.extend([x.__code__, x.__globals__])
     return out
 
